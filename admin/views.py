@@ -1,0 +1,84 @@
+"""Admin panel views: log in, log out, dashboard."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from admin.forms import LoginForm, LogoutForm
+from backend.auth import service as auth_service
+from backend.auth.api import login_address_limiter
+from backend.database import db
+from backend.errors import ApiError
+from backend.extensions import csrf, login_manager
+from backend.reports import service as reports
+from backend.users.models import User
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
+                      static_folder="static", static_url_path="/static")
+
+login_manager.login_view = "admin.login"
+login_manager.login_message = "Please log in to continue."
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active and user.is_staff_lead else None
+
+
+@blueprint.before_request
+def _csrf():
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+@blueprint.get("/")
+@login_required
+def dashboard():
+    """The supervision dashboard shell."""
+    return render_template("admin/dashboard.html", summary=reports.programme_summary(current_user),
+                           logout_form=LogoutForm())
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@login_address_limiter
+def login():
+    """Log in with the same rules as the app (throttling, one message for bad credentials)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.dashboard"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = auth_service.authenticate(form.email.data, form.password.data)
+        except ApiError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            status = exc.status
+        else:
+            if not user.is_staff_lead:
+                db.session.rollback()
+                flash("The panel is for supervisors and admins. Coaches use the Bridgeline app.", "error")
+                status = 403
+            else:
+                db.session.commit()
+                session.clear()  # a fresh session on login (no fixation)
+                session.permanent = True
+                login_user(user)
+                return redirect(url_for("admin.dashboard"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/login.html", form=form), status
+
+
+@blueprint.post("/logout")
+@login_required
+def logout():
+    """End the panel session."""
+    if LogoutForm().validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "info")
+    return redirect(url_for("admin.login"))

@@ -1,0 +1,101 @@
+"""Bridgeline: backend for hospital peer recovery coach programmes."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from flask import Flask, request, send_from_directory
+from flask_jwt_extended import verify_jwt_in_request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from backend.config import load_config
+from backend.errors import ApiError, register_error_handlers
+from backend.extensions import JsonErrorApi, csrf, db, jwt, limiter, login_manager, migrate
+from backend.observability import configure_logging, init_request_logging
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_API_PATHS = {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout",
+                    "/api/v1/openapi.json"}
+# The admin panel is a separate package that imports backend; backend only
+# names it here, by dotted path, so the dependency points one way.
+DEFAULT_UI_BLUEPRINTS = ("admin:blueprint",)
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the Flask application."""
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(load_config(app.instance_path, config_overrides))
+    os.makedirs(app.instance_path, exist_ok=True)
+    configure_logging(app.config["LOG_LEVEL"])
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
+
+    _init_extensions(app)
+    _register_api(app)
+    register_error_handlers(app)
+    init_request_logging(app)
+
+    from backend import cli, health
+
+    app.register_blueprint(health.blp)
+    cli.register(app)
+    for dotted in app.config.get("UI_BLUEPRINTS", DEFAULT_UI_BLUEPRINTS):
+        module, _, attr = dotted.partition(":")
+        app.register_blueprint(getattr(importlib.import_module(module), attr))
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from backend.auth.tokens import init_jwt
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    jwt.init_app(app)
+    init_jwt(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    if app.config["REDIS_URL"]:
+        import redis
+
+        app.extensions["bridgeline_redis"] = redis.Redis.from_url(
+            app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
+
+
+def _register_api(app: Flask) -> None:
+    from backend.audit.api import blp as audit_blp
+    from backend.auth.api import blp as auth_blp
+    from backend.contacts.api import blp as contacts_blp
+    from backend.patients.api import blp as patients_blp
+    from backend.tasks.api import blp as tasks_blp
+    from backend.timeline.api import blp as timeline_blp
+    from backend.users.api import blp as users_blp
+
+    api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
+    for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp):
+        api.register_blueprint(blp)
+
+    @app.get("/api/docs/static/<path:filename>")
+    def swagger_ui_assets(filename):
+        """Swagger UI served from the installed package, not a CDN."""
+        import swagger_ui_bundle
+
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    @app.before_request
+    def _require_token():
+        # Deny by default: every API path needs an access token unless listed as public.
+        if request.path.startswith("/api/v1/") and request.path not in PUBLIC_API_PATHS:
+            verify_jwt_in_request()
+
+    @app.before_request
+    def _require_json_body():
+        if (request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH")
+                and (request.content_length or request.headers.get("Transfer-Encoding"))
+                and not request.is_json):
+            raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+
+
+__all__ = ["ApiError", "create_app"]

@@ -1,0 +1,1 @@
+"""Audit trail: who read or wrote which patient record, when, from where."""

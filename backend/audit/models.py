@@ -1,0 +1,37 @@
+"""AuditEvent model (append-only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.database import db, utcnow
+
+
+class AuditEvent(db.Model):
+    """One read or write of patient data, or a refused attempt. Never updated or deleted."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        sa.Index("ix_audit_events_patient_id_occurred_at", "patient_id", "occurred_at"),
+        sa.Index("ix_audit_events_user_id_occurred_at", "user_id", "occurred_at"),
+        sa.Index("ix_audit_events_program_id_occurred_at", "program_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    role: Mapped[str | None] = mapped_column(sa.String(20))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    resource: Mapped[str] = mapped_column(sa.String(40))
+    resource_id: Mapped[str | None] = mapped_column(sa.String(64))
+    patient_id: Mapped[int | None]
+    outcome: Mapped[str] = mapped_column(sa.String(40))
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # Ids, counts and field names only: never names, phone numbers or notes.
+    details: Mapped[dict | None] = mapped_column(sa.JSON)

@@ -1,0 +1,61 @@
+"""Write and read audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g, has_request_context, request
+
+from backend.audit.models import AuditEvent
+from backend.database import db
+from backend.users.models import User
+
+
+def _request_meta() -> dict:
+    if not has_request_context():
+        return {}
+    return {
+        "remote_addr": (request.remote_addr or "")[:64] or None,
+        "user_agent": (request.user_agent.string or "")[:300] or None,
+        "request_id": getattr(g, "request_id", None),
+    }
+
+
+def record(action: str, resource: str, *, actor: User | None, patient_id: int | None = None,
+           resource_id: int | str | None = None, outcome: str = "success",
+           details: dict | None = None) -> AuditEvent:
+    """Add an audit event to the current transaction (committed with the work it describes)."""
+    event = AuditEvent(
+        program_id=actor.program_id if actor else None,
+        user_id=actor.id if actor else None,
+        role=str(actor.role) if actor else None,
+        action=action,
+        resource=resource,
+        resource_id=None if resource_id is None else str(resource_id),
+        patient_id=patient_id,
+        outcome=outcome,
+        details=details,
+        **_request_meta(),
+    )
+    db.session.add(event)
+    return event
+
+
+def record_refusal(action: str, resource: str, *, actor: User | None, outcome: str,
+                   patient_id: int | None = None, resource_id: int | str | None = None) -> None:
+    """Record a refused attempt in its own transaction, after the work was rolled back."""
+    record(action, resource, actor=actor, patient_id=patient_id, resource_id=resource_id, outcome=outcome)
+    db.session.commit()
+
+
+def list_events(actor: User, *, patient_id: int | None = None, user_id: int | None = None,
+                since: datetime | None = None):
+    """Audit events of the caller's programme, newest first (a select to paginate)."""
+    stmt = db.select(AuditEvent).where(AuditEvent.program_id == actor.program_id)
+    if patient_id is not None:
+        stmt = stmt.where(AuditEvent.patient_id == patient_id)
+    if user_id is not None:
+        stmt = stmt.where(AuditEvent.user_id == user_id)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= since)
+    return stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())

@@ -1,0 +1,1 @@
+"""Authentication: passwords, JWT sessions for the app, login throttling."""

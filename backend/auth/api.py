@@ -1,0 +1,51 @@
+"""Auth endpoints: login, refresh, logout."""
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_jwt_extended import current_user, get_jwt, jwt_required
+
+from backend.auth import service
+from backend.auth.schemas import AccessTokenSchema, LoginSchema, TokenPairSchema
+from backend.common.schemas import ApiBlueprint
+from backend.extensions import limiter
+
+blp = ApiBlueprint("auth", __name__, url_prefix="/api/v1/auth", description="Log in and out")
+
+
+def login_address_limit():
+    return current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"]
+
+
+# One budget per address for the app and the admin panel together.
+login_address_limiter = limiter.shared_limit(login_address_limit, scope="login-address")
+
+
+@blp.route("/login")
+class Login(MethodView):
+    decorators = [login_address_limiter]
+
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, description="Wrong e-mail or password")
+    @blp.alt_response(429, description="Too many attempts")
+    def post(self, credentials):
+        """Log in with e-mail and password; returns an access and a refresh token."""
+        return service.login(credentials["email"], credentials["password"], request.user_agent.string)
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @jwt_required(refresh=True)
+    @blp.response(200, AccessTokenSchema)
+    def post(self):
+        """Exchange the refresh token (as the bearer token) for a new access token."""
+        return service.refresh(current_user, get_jwt()["sid"])
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @jwt_required(verify_type=False)
+    @blp.response(204)
+    def post(self):
+        """Revoke this session: the access and the refresh token stop working at once."""
+        service.logout(current_user, get_jwt()["sid"])

@@ -1,0 +1,24 @@
+"""Auth request and response schemas."""
+
+from marshmallow import fields, validate
+
+from backend.common.schemas import ApiSchema
+from backend.users.schemas import UserSchema
+
+
+class LoginSchema(ApiSchema):
+    email = fields.String(required=True, validate=validate.Length(min=3, max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+
+
+class TokenPairSchema(ApiSchema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    user = fields.Nested(UserSchema, required=True)
+
+
+class AccessTokenSchema(ApiSchema):
+    access_token = fields.String(required=True)
+
+
+login_schema = LoginSchema()

@@ -1,0 +1,52 @@
+"""Login, refresh and logout rules, shared by the API and the admin panel."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from backend.audit import service as audit
+from backend.auth import throttle, tokens
+from backend.auth.passwords import hash_password, needs_rehash, verify_password
+from backend.database import db, utcnow
+from backend.errors import ApiError
+from backend.users.models import User
+
+INVALID_CREDENTIALS = "The e-mail address or password is incorrect."
+
+
+def authenticate(email: str, password: str) -> User:
+    """Check credentials with throttling; the same 401 for an unknown e-mail and a wrong password."""
+    email = email.strip().lower()
+    throttle.check_account_not_locked(email)
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        throttle.note_failed_login(email)
+        audit.record("login", "session", actor=user, outcome="failed")
+        db.session.commit()
+        raise ApiError(401, "invalid_credentials", INVALID_CREDENTIALS)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    audit.record("login", "session", actor=user)
+    return user
+
+
+def login(email: str, password: str, client: str | None) -> dict:
+    """Authenticate and start a token session for the mobile app."""
+    user = authenticate(email, password)
+    issued = tokens.issue_tokens(user, client)
+    db.session.commit()
+    return {**issued, "user": user}
+
+
+def refresh(user: User, sid: str) -> dict:
+    """A new access token in the same session."""
+    return {"access_token": tokens.access_token_for_session(user, sid)}
+
+
+def logout(user: User, sid: str) -> None:
+    """Revoke the session: its access and refresh tokens stop working at once."""
+    tokens.revoke_sessions([sid], "logout")
+    audit.record("logout", "session", actor=user)
+    db.session.commit()

@@ -1,0 +1,46 @@
+"""Failed-login throttling per account, in the rate limiter's storage (Redis when set)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from flask import current_app
+from limits import parse
+
+from backend.errors import ApiError
+from backend.extensions import limiter
+
+
+def _account_key(email: str) -> str:
+    # A digest keeps e-mail addresses out of the limiter's storage.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def _limit():
+    return parse(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"])
+
+
+def _namespace() -> str:
+    return f"{current_app.config['RATELIMIT_KEY_PREFIX']}-login-failures"
+
+
+def check_account_not_locked(email: str) -> None:
+    """Raise 429 with Retry-After when the account had too many recent failures."""
+    limit = _limit()
+    key = _account_key(email)
+    if limiter.limiter.test(limit, _namespace(), key):
+        return
+    reset_at, _remaining = limiter.limiter.get_window_stats(limit, _namespace(), key)
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    raise ApiError(
+        429, "too_many_failed_logins",
+        "Too many failed login attempts for this account. Try again later.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def note_failed_login(email: str) -> None:
+    """Count one failed attempt against the account."""
+    limiter.limiter.hit(_limit(), _namespace(), _account_key(email))

@@ -1,0 +1,71 @@
+"""Flask CLI commands: create-user, seed-demo."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from backend.database import db
+from backend.errors import ApiError
+from backend.programs.models import Program
+from backend.users.models import Role
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app's CLI."""
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+
+
+@click.command("create-user")
+@click.option("--email", prompt=True)
+@click.option("--full-name", prompt=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), prompt=True)
+@click.option("--program", "program_name", default=None,
+              help="Programme name; created if missing. Defaults to the only programme.")
+@click.password_option("--password", prompt="Password", confirmation_prompt=True)
+def create_user_command(email, full_name, role, program_name, password):
+    """Create a staff account (the password is prompted for, never echoed)."""
+    from backend.users.service import create_user
+
+    program = _program_for(program_name)
+    try:
+        user = create_user(program.id, email=email, full_name=full_name, role=Role(role), password=password)
+        db.session.commit()
+    except ApiError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {user.role} {user.email} (id {user.id}) in programme {program.name!r}.")
+
+
+def _program_for(name: str | None) -> Program:
+    programs = list(db.session.scalars(sa.select(Program).order_by(Program.id)))
+    if name:
+        match = next((p for p in programs if p.name == name), None)
+        if match is None:
+            match = Program(name=name)
+            db.session.add(match)
+            db.session.flush()
+        return match
+    if len(programs) == 1:
+        return programs[0]
+    if not programs:
+        raise click.ClickException("No programme exists yet: pass --program NAME to create one.")
+    raise click.ClickException("Several programmes exist: pass --program NAME.")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Load synthetic demo data into an empty database (refused in production)."""
+    from backend.demo.seed import DEMO_PASSWORD, seed_demo
+
+    if current_app.config["BRIDGELINE_ENV"] == "production":
+        raise click.ClickException("seed-demo refuses to run when BRIDGELINE_ENV=production.")
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Program)):
+        click.echo("The database already has data; demo data not loaded.")
+        return
+    summary = seed_demo()
+    click.echo(f"Demo data loaded: {summary}.")
+    click.echo(f"Logins (password {DEMO_PASSWORD!r}): admin@demo.test, supervisor@demo.test, "
+               "coach1@demo.test ... coach6@demo.test")

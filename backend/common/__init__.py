@@ -1,0 +1,1 @@
+"""Pieces every capability's API shares: schemas, pagination, the action wrapper."""

@@ -1,0 +1,1 @@
+"""Contacts: every touch between a coach and a patient."""

@@ -1,0 +1,97 @@
+"""Seed one demo programme with staff, 120 patients, contacts and tasks."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from backend.auth.passwords import hash_password
+from backend.contacts.models import Contact, ContactDirection, ContactKind, ContactOutcome
+from backend.database import db, utcnow
+from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientSource, PatientStatus
+from backend.programs.models import Program
+from backend.tasks.models import Task, TaskKind
+from backend.users.models import Role, User
+
+DEMO_PASSWORD = "bridgeline-demo"  # noqa: S105 - synthetic demo accounts only
+FIRST_NAMES = ["Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan",
+               "Maria", "José", "Lucía", "Diego", "Ana", "Sam", "Dana", "Robin", "Kai", "Elena"]
+LAST_NAMES = ["Rivera", "Nguyen", "Okafor", "Kowalski", "Haddad", "Lindqvist", "Moreau", "Tanaka",
+              "García", "Hernández", "Brooks", "Patel", "Fischer", "Novak", "Reyes", "Campbell"]
+AREA_CODES = ["312", "773", "872", "708", "630"]
+STATUS_WEIGHTS = {PatientStatus.REFERRED: 20, PatientStatus.ENGAGED: 30, PatientStatus.ACTIVE: 30,
+                  PatientStatus.LINKED: 15, PatientStatus.CLOSED: 10, PatientStatus.DECLINED: 5}
+TASK_TITLES = ["Call back after discharge", "Confirm intake appointment", "Check in about housing",
+               "Follow up on missed call", "Bring resource list"]
+
+
+def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
+    """Insert the demo programme; returns a one-line summary."""
+    rng = random.Random(seed)
+    now = utcnow()
+    program = Program(name="Lakeside General Peer Recovery Program", timezone="America/Chicago",
+                      phone="+13125550100")
+    db.session.add(program)
+    db.session.flush()
+    password_hash = hash_password(DEMO_PASSWORD)
+    admin = User(program_id=program.id, email="admin@demo.test", full_name="Pat Admin",
+                 role=Role.ADMIN, password_hash=password_hash)
+    supervisor = User(program_id=program.id, email="supervisor@demo.test", full_name="Sage Supervisor",
+                      role=Role.SUPERVISOR, password_hash=password_hash, phone="+13125550101")
+    db.session.add_all([admin, supervisor])
+    db.session.flush()
+    coaches = [User(program_id=program.id, email=f"coach{i}@demo.test", full_name=f"Coach {name}",
+                    role=Role.COACH, password_hash=password_hash, supervisor_id=supervisor.id,
+                    phone=f"+1312555{110 + i:04d}")
+               for i, name in enumerate(["Robin", "Eli", "Marisol", "Dev", "Toni", "Luz"], start=1)]
+    db.session.add_all(coaches)
+    db.session.flush()
+
+    counts = {"contacts": 0, "tasks": 0}
+    for n in range(patients):
+        status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
+        coach = None if n % 20 == 19 else coaches[n % len(coaches)]
+        created = now - timedelta(days=rng.randint(1, 60), hours=rng.randint(0, 23))
+        spanish = rng.random() < 0.2
+        patient = Patient(
+            program_id=program.id, coach_id=coach.id if coach else None, created_by_id=supervisor.id,
+            first_name=rng.choice(FIRST_NAMES), last_name=rng.choice(LAST_NAMES),
+            phone=f"+1{AREA_CODES[n // 100 % len(AREA_CODES)]}55501{n % 100:02d}",
+            language="es" if spanish else "en", timezone="America/Chicago",
+            sms_consent=rng.random() < 0.8, status=status,
+            source=rng.choice([PatientSource.ED] * 6 + [PatientSource.INPATIENT, PatientSource.WARM_LINE,
+                                                         PatientSource.SELF, PatientSource.PARTNER]),
+            acuity=rng.choice([Acuity.LOW, Acuity.STANDARD, Acuity.STANDARD, Acuity.HIGH]),
+            declined_peer_support=status == PatientStatus.DECLINED,
+            created_at=created, updated_at=created,
+            closed_at=created + timedelta(days=5) if status in (PatientStatus.CLOSED, PatientStatus.DECLINED) else None,
+        )
+        if patient.sms_consent:
+            patient.sms_consent_at = created
+        db.session.add(patient)
+        db.session.flush()
+        db.session.add(PatientEvent(patient_id=patient.id, actor_id=supervisor.id, kind=PatientEventKind.CREATED,
+                                    details={"source": str(patient.source), "status": "referred"},
+                                    occurred_at=created))
+        if coach is None:
+            continue
+        for k in range(rng.randint(1, 8)):
+            kind = ContactKind.ED_VISIT if k == 0 else rng.choice(
+                [ContactKind.PHONE, ContactKind.PHONE, ContactKind.SMS, ContactKind.IN_PERSON, ContactKind.VIDEO])
+            db.session.add(Contact(
+                program_id=program.id, patient_id=patient.id, coach_id=coach.id, kind=kind,
+                direction=rng.choice(list(ContactDirection)),
+                occurred_at=min(now, created + timedelta(days=k * rng.randint(1, 5), hours=rng.randint(0, 8))),
+                duration_minutes=rng.randint(2, 45),
+                outcome=rng.choice([ContactOutcome.REACHED] * 4 + [ContactOutcome.NO_ANSWER, ContactOutcome.LEFT_MESSAGE]),
+            ))
+            counts["contacts"] += 1
+        if status not in (PatientStatus.CLOSED, PatientStatus.DECLINED):
+            db.session.add(Task(program_id=program.id, patient_id=patient.id, assignee_id=coach.id,
+                                created_by_id=coach.id, kind=rng.choice([TaskKind.CALL_BACK, TaskKind.FOLLOW_UP,
+                                                                         TaskKind.CONFIRM_APPOINTMENT]),
+                                title=rng.choice(TASK_TITLES), due_at=now + timedelta(hours=rng.randint(-48, 96))))
+            counts["tasks"] += 1
+    db.session.commit()
+    return (f"1 programme, {2 + len(coaches)} staff, {patients} patients, "
+            f"{counts['contacts']} contacts, {counts['tasks']} tasks")

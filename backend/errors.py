@@ -1,0 +1,148 @@
+"""One JSON error shape for the API: {"error", "message", "errors"}."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from backend.database import db
+
+log = logging.getLogger("bridgeline.errors")
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    428: "precondition_required",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+MESSAGES = {
+    404: "The resource was not found.",
+    405: "The method is not allowed for this resource.",
+    413: "The request body is larger than 1 MiB.",
+    422: "The request has invalid fields.",
+    429: "Too many requests. Try again later.",
+    500: "Something went wrong on our side. The error was logged.",
+}
+
+JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz")
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a machine code and optional field errors."""
+
+    def __init__(self, status: int, code: str, message: str, errors: dict | None = None,
+                 headers: dict | None = None, extra: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def not_found(resource: str = "resource") -> ApiError:
+    """A 404 that looks the same whether the record is missing or out of scope."""
+    return ApiError(404, "not_found", f"The {resource} was not found.")
+
+
+def field_error(field: str, message: str, code: str = "validation_error", status: int = 422) -> ApiError:
+    """A 4xx naming the one field at fault."""
+    return ApiError(status, code, message, errors={field: [message]})
+
+
+def error_body(status: int, code: str | None = None, message: str | None = None,
+               errors: dict | None = None, extra: dict | None = None) -> dict:
+    """Build the error payload every API error uses."""
+    body = {
+        "error": code or ERROR_CODES.get(status, "error"),
+        "message": message or MESSAGES.get(status) or "The request could not be completed.",
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return body
+
+
+def _flatten_webargs(messages: dict) -> dict:
+    """webargs nests field errors by location ({"json": {...}}); the API names fields directly."""
+    locations = {"json", "query", "querystring", "headers", "form", "files", "cookies", "view_args"}
+    if messages and set(messages) <= locations:
+        flat: dict = {}
+        for by_field in messages.values():
+            if isinstance(by_field, dict):
+                flat.update(by_field)
+            else:
+                flat.setdefault("_schema", []).extend(by_field)
+        return flat
+    return messages
+
+
+def wants_json() -> bool:
+    """API, webhook and probe paths always answer JSON."""
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def handle_api_error(error: ApiError):
+    response = jsonify(error_body(error.status, error.code, error.message, error.errors, error.extra))
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def handle_http_exception(error: HTTPException):
+    if not wants_json():
+        return error
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    if isinstance(errors, dict):
+        errors = _flatten_webargs(errors)
+    message = data.get("message")
+    if status == 400 and not message and error.description:
+        message = error.description
+    if status == 401 and not message:
+        message = "Authentication is required."
+    if status == 403 and not message:
+        message = "You are not allowed to do this."
+    if status == 429 and not message:
+        message = f"Too many requests ({error.description}). Try again later."
+    response = jsonify(error_body(status, data.get("code"), message, errors))
+    response.status_code = status
+    response.headers.update(data.get("headers") or {})
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    if status == 429 and getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def handle_unexpected(error: Exception):
+    db.session.rollback()
+    log.exception("unhandled error: %s", type(error).__name__)
+    if not wants_json():
+        return "Internal Server Error", 500
+    response = jsonify(error_body(500))
+    response.status_code = 500
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the JSON error handlers on the app."""
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

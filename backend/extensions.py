@@ -1,0 +1,27 @@
+"""Flask extensions, created unbound and bound in the app factory."""
+
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_wtf import CSRFProtect
+
+from backend.database import db
+
+
+class JsonErrorApi(Api):
+    """flask-smorest Api whose error handlers are Bridgeline's own (see errors.py)."""
+
+    def _register_error_handlers(self):
+        pass
+
+
+migrate = Migrate(compare_type=True, render_as_batch=True)
+jwt = JWTManager()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)
+
+__all__ = ["JsonErrorApi", "csrf", "db", "jwt", "limiter", "login_manager", "migrate"]

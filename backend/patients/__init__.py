@@ -1,0 +1,1 @@
+"""Patients: the people coaches support, scoped per coach and programme."""

@@ -1,0 +1,129 @@
+"""Patient rules: creation and assignment on create, edits with preconditions, listing."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backend.audit import service as audit
+from backend.database import db, utcnow
+from backend.errors import ApiError
+from backend.patients.access import get_patient_for, scope_patients
+from backend.patients.models import Patient, PatientEvent, PatientEventKind, PatientStatus
+from backend.users.models import Role, User
+from backend.users.service import coach_in_program
+
+CLOSED_STATUSES = (PatientStatus.CLOSED, PatientStatus.DECLINED)
+PHONE_DIGITS = re.compile(r"\d")
+
+
+def list_patients(actor: User, *, status: list[PatientStatus] | None = None, q: str | None = None,
+                  updated_since: datetime | None = None, coach_id: int | None = None) -> sa.Select:
+    """The caller's patients, filtered; ordered for delta sync when `updated_since` is given."""
+    stmt = scope_patients(actor)
+    if status:
+        stmt = stmt.where(Patient.status.in_(status))
+    if coach_id is not None:
+        stmt = stmt.where(Patient.coach_id == coach_id)
+    if q:
+        stmt = stmt.where(_matches(q))
+    if updated_since is not None:
+        return stmt.where(Patient.updated_at > updated_since).order_by(Patient.updated_at, Patient.id)
+    return stmt.order_by(Patient.last_name, Patient.first_name, Patient.id)
+
+
+def _matches(q: str):
+    """Name (any part, or "first last") or phone digits."""
+    digits = "".join(PHONE_DIGITS.findall(q))
+    if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "")) // 2:
+        return Patient.phone.contains(digits, autoescape=True)
+    term = q.strip()
+    conditions = [col.icontains(term, autoescape=True)
+                  for col in (Patient.first_name, Patient.last_name, Patient.preferred_name)]
+    if " " in term:
+        first, _, last = term.partition(" ")
+        conditions.append(sa.and_(Patient.first_name.istartswith(first.strip(), autoescape=True),
+                                  Patient.last_name.istartswith(last.strip(), autoescape=True)))
+    return sa.or_(*conditions)
+
+
+def audit_list(actor: User, patients: list[Patient], filters: dict) -> None:
+    """One audit event per list read, naming the patients shown (ids only)."""
+    audit.record("list", "patient", actor=actor,
+                 details={"patient_ids": [p.id for p in patients], "filters": sorted(k for k, v in filters.items() if v)})
+
+
+def read_patient(actor: User, patient_id: int) -> Patient:
+    """One patient, audited."""
+    patient = get_patient_for(actor, patient_id)
+    audit.record("read", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id)
+    return patient
+
+
+def create_patient(actor: User, data: dict) -> Patient:
+    """Create a patient: a coach becomes its coach; a supervisor may name one or leave it unassigned."""
+    coach_id = data.pop("coach_id", None)
+    if actor.role == Role.COACH:
+        if coach_id not in (None, actor.id):
+            raise ApiError(403, "forbidden", "A coach can only create patients for their own caseload.",
+                           errors={"coach_id": ["Must be your own id or left out."]})
+        coach_id = actor.id
+    elif coach_id is not None:
+        coach_in_program(actor, coach_id)
+    if data.get("declined_peer_support") and "status" not in data:
+        data["status"] = PatientStatus.DECLINED
+    data.setdefault("timezone", actor.program.timezone)
+    patient = Patient(program_id=actor.program_id, coach_id=coach_id, created_by_id=actor.id, **data)
+    now = utcnow()
+    if patient.sms_consent:
+        patient.sms_consent_at = now
+    if patient.status in CLOSED_STATUSES:
+        patient.closed_at = now
+    db.session.add(patient)
+    db.session.flush()
+    _event(patient, actor, PatientEventKind.CREATED,
+           {"source": str(patient.source), "status": str(patient.status), "coach_id": coach_id})
+    audit.record("create", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id)
+    return patient
+
+
+def check_if_match(patient: Patient, if_match: str | None) -> None:
+    """412 when the client's ETag is not the current one (no header: no precondition)."""
+    if if_match is None:
+        return
+    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    if "*" not in tags and patient.etag not in tags:
+        raise ApiError(412, "precondition_failed",
+                       "The patient changed since you read it. Reload and retry.",
+                       extra={"current_etag": patient.etag})
+
+
+def update_patient(actor: User, patient_id: int, changes: dict, if_match: str | None) -> Patient:
+    """Edit a patient under an optional If-Match precondition; status changes are events."""
+    patient = get_patient_for(actor, patient_id, for_update=True)
+    check_if_match(patient, if_match)
+    changes = {k: v for k, v in changes.items() if getattr(patient, k) != v}
+    now = utcnow()
+    if "status" in changes:
+        old = patient.status
+        new = changes["status"]
+        patient.closed_at = now if new in CLOSED_STATUSES else None
+        _event(patient, actor, PatientEventKind.STATUS_CHANGED, {"from": str(old), "to": str(new)})
+    if changes.get("sms_consent"):
+        patient.sms_consent_at = now
+    detail_fields = sorted(set(changes) - {"status"})
+    if detail_fields:
+        _event(patient, actor, PatientEventKind.DETAILS_UPDATED, {"fields": detail_fields})
+    for field, value in changes.items():
+        setattr(patient, field, value)
+    db.session.flush()
+    audit.record("update", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id,
+                 details={"fields": sorted(changes)})
+    return patient
+
+
+def _event(patient: Patient, actor: User | None, kind: PatientEventKind, details: dict) -> None:
+    db.session.add(PatientEvent(patient_id=patient.id, actor_id=actor.id if actor else None,
+                                kind=kind, details=details))

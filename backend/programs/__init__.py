@@ -1,0 +1,1 @@
+"""Programmes: a hospital peer recovery coach programme; every record belongs to one."""

@@ -1,0 +1,1 @@
+"""Programme-level aggregates for supervisors (counts only, no patient details)."""

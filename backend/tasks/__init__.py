@@ -1,0 +1,1 @@
+"""Tasks: what a coach or supervisor must do, by when."""

@@ -1,0 +1,1 @@
+"""The patient timeline: everything that happened to a patient, newest first."""

@@ -1,0 +1,1 @@
+"""Staff accounts: coaches, supervisors and programme admins."""

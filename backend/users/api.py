@@ -1,0 +1,48 @@
+"""Staff endpoints: the caller's own account and programme staff."""
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from backend.common.actions import api_action
+from backend.common.pagination import paginate
+from backend.common.schemas import ApiBlueprint
+from backend.users import service
+from backend.users.schemas import UserCreateSchema, UserListQuerySchema, UserSchema, UserUpdateSchema
+
+blp = ApiBlueprint("users", __name__, url_prefix="/api/v1", description="Staff accounts")
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, UserSchema)
+    def get(self):
+        """The logged-in user."""
+        return current_user
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @blp.arguments(UserListQuerySchema, location="query")
+    @blp.response(200, UserSchema(many=True))
+    def get(self, query):
+        """Staff of your programme (supervisors and admins)."""
+        page, page_size = query.pop("page"), query.pop("page_size")
+        items, headers = paginate(service.list_users(current_user, **query), page, page_size)
+        return items, 200, headers
+
+    @api_action("create", "user")
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):
+        """Add a staff member (admins)."""
+        return service.admin_create_user(current_user, data)
+
+
+@blp.route("/users/<int:user_id>")
+class UserItem(MethodView):
+    @api_action("update", "user")
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, changes, user_id):
+        """Edit a staff member; `active: false` revokes their tokens at once (admins)."""
+        return service.update_user(current_user, user_id, changes)

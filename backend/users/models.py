@@ -1,0 +1,61 @@
+"""User model (staff accounts)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.database import TimestampMixin, db, str_enum
+from backend.programs.models import Program
+
+
+class Role(enum.StrEnum):
+    COACH = "coach"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class User(TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"))
+    active: Mapped[bool] = mapped_column(default=True)
+    supervisor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    last_login_at: Mapped[datetime | None]
+    deactivated_at: Mapped[datetime | None]
+
+    program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def is_coach(self) -> bool:
+        return self.role == Role.COACH
+
+    @property
+    def is_staff_lead(self) -> bool:
+        """Supervisors and admins see the whole programme."""
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    # Flask-Login protocol (admin panel sessions)
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)

@@ -1,0 +1,42 @@
+"""User schemas."""
+
+from marshmallow import fields, validate
+
+from backend.auth.passwords import MIN_PASSWORD_LENGTH
+from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime
+from backend.users.models import Role
+
+
+class UserSchema(ApiSchema):
+    id = fields.Integer(dump_only=True)
+    program_id = fields.Integer(dump_only=True)
+    program_name = fields.String(attribute="program.name", dump_only=True)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = PhoneNumber(allow_none=True, load_default=None)
+    role = fields.Enum(Role, by_value=True, required=True)
+    active = fields.Boolean(dump_only=True)
+    supervisor_id = fields.Integer(allow_none=True, load_default=None)
+    last_login_at = UtcDateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+
+
+class UserCreateSchema(UserSchema):
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024))
+
+
+class UserUpdateSchema(ApiSchema):
+    full_name = fields.String(validate=validate.Length(min=1, max=200))
+    phone = PhoneNumber(allow_none=True)
+    role = fields.Enum(Role, by_value=True)
+    active = fields.Boolean()
+    supervisor_id = fields.Integer(allow_none=True)
+
+
+class UserListQuerySchema(PageQuerySchema):
+    role = fields.Enum(Role, by_value=True)
+    active = fields.Boolean()
+
+
+user_schema = UserSchema()
