@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from backend.database import db
 from backend.errors import ApiError
@@ -19,6 +20,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", prompt=True)
 @click.option("--full-name", prompt=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), prompt=True)
@@ -56,6 +58,7 @@ def _program_for(name: str | None) -> Program:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Load synthetic demo data into an empty database (refused in production)."""
     from backend.demo.seed import DEMO_PASSWORD, seed_demo

@@ -23,7 +23,7 @@ def _limit():
 
 
 def _namespace() -> str:
-    return f"{current_app.config['RATELIMIT_KEY_PREFIX']}-login-failures"
+    return "bridgeline-login-failures"
 
 
 def check_account_not_locked(email: str) -> None:

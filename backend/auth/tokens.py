@@ -21,7 +21,7 @@ def _redis():
 
 
 def _revoked_key(sid: str) -> str:
-    return f"{current_app.config['RATELIMIT_KEY_PREFIX']}:revoked-sid:{sid}"
+    return f"bridgeline:revoked-sid:{sid}"
 
 
 def issue_tokens(user: User, client: str | None = None) -> dict:

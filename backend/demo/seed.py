@@ -21,6 +21,7 @@ LAST_NAMES = ["Rivera", "Nguyen", "Okafor", "Kowalski", "Haddad", "Lindqvist", "
 AREA_CODES = ["312", "773", "872", "708", "630"]
 STATUS_WEIGHTS = {PatientStatus.REFERRED: 20, PatientStatus.ENGAGED: 30, PatientStatus.ACTIVE: 30,
                   PatientStatus.LINKED: 15, PatientStatus.CLOSED: 10, PatientStatus.DECLINED: 5}
+OUTCOMES = [ContactOutcome.REACHED] * 4 + [ContactOutcome.NO_ANSWER, ContactOutcome.LEFT_MESSAGE]
 TASK_TITLES = ["Call back after discharge", "Confirm intake appointment", "Check in about housing",
                "Follow up on missed call", "Bring resource list"]
 
@@ -83,7 +84,7 @@ def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
                 direction=rng.choice(list(ContactDirection)),
                 occurred_at=min(now, created + timedelta(days=k * rng.randint(1, 5), hours=rng.randint(0, 8))),
                 duration_minutes=rng.randint(2, 45),
-                outcome=rng.choice([ContactOutcome.REACHED] * 4 + [ContactOutcome.NO_ANSWER, ContactOutcome.LEFT_MESSAGE]),
+                outcome=rng.choice(OUTCOMES),
             ))
             counts["contacts"] += 1
         if status not in (PatientStatus.CLOSED, PatientStatus.DECLINED):

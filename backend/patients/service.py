@@ -51,8 +51,9 @@ def _matches(q: str):
 
 def audit_list(actor: User, patients: list[Patient], filters: dict) -> None:
     """One audit event per list read, naming the patients shown (ids only)."""
+    used = sorted(name for name, value in filters.items() if value)
     audit.record("list", "patient", actor=actor,
-                 details={"patient_ids": [p.id for p in patients], "filters": sorted(k for k, v in filters.items() if v)})
+                 details={"patient_ids": [p.id for p in patients], "filters": used})
 
 
 def read_patient(actor: User, patient_id: int) -> Patient:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from backend.audit import service as audit
 from backend.auth import tokens
 from backend.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
-from backend.audit import service as audit
 from backend.database import db, utcnow
 from backend.errors import ApiError, field_error, not_found
 from backend.users.models import Role, User

@@ -1,0 +1,1 @@
+"""Benchmarks (scripts, not tests): see benchmarks/api.py and docs/PERFORMANCE.md."""

@@ -1,0 +1,57 @@
+"""The panel in a real browser: Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PASSWORD
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM and os.environ.get("REQUIRE_BROWSER") != "1",
+                       reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def page():
+    assert CHROMIUM, "REQUIRE_BROWSER=1 but chromium is not installed"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_supervisor_logs_in_and_out_in_the_browser(page, live_server, supervisor, factory, coach, backend):
+    factory.patient(coach)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(f"{live_server}/admin/")
+    assert page.url.endswith("/admin/login?next=%2Fadmin%2F")
+    page.fill("#email", supervisor.email)
+    page.fill("#password", "wrong password")
+    page.click("button[type=submit]")
+    assert page.get_by_role("alert").inner_text() == "The e-mail address or password is incorrect."
+    page.fill("#email", supervisor.email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/admin/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Test Programme"
+    assert page.get_by_test_id("open-patients").inner_text() == "1"
+    page.screenshot(path=str(ARTIFACTS / f"admin-dashboard-{backend}.png"), full_page=True)
+    page.click("text=Log out")
+    page.wait_for_url(f"{live_server}/admin/login")
+    assert "You are logged out." in page.content()

@@ -1,0 +1,260 @@
+"""Fixtures: an app on a real SQLite and (with TEST_DATABASE_URL) a real PostgreSQL.
+
+Every test that uses `app` runs once per database backend. The schema is built
+with the migrations once per session; each test gets a fresh copy (SQLite) or
+truncated tables (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from backend import create_app
+from backend.auth.passwords import use_fast_hashing_for_tests
+from backend.config import normalise_database_url
+from backend.database import db
+from tests.factories import PASSWORD, Factory
+
+use_fast_hashing_for_tests()
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("REDIS_URL")
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
+BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def pytest_sessionstart(session):
+    if REQUIRE_POSTGRES:
+        if not TEST_DATABASE_URL:
+            pytest.exit("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set", returncode=3)
+        try:
+            engine = sa.create_engine(normalise_database_url(TEST_DATABASE_URL))
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+        except Exception as exc:  # noqa: BLE001
+            pytest.exit(f"REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {exc}", returncode=3)
+    if REQUIRE_REDIS:
+        import redis
+
+        try:
+            redis.Redis.from_url(REDIS_URL or "redis://", socket_connect_timeout=2).ping()
+        except Exception as exc:  # noqa: BLE001
+            pytest.exit(f"REQUIRE_REDIS=1 but Redis is unreachable: {exc}", returncode=3)
+
+
+def app_config(database_url: str, **extra) -> dict:
+    """Config overrides for a test app on the given database."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "REDIS_URL": REDIS_URL,
+        "PUBLIC_BASE_URL": "http://localhost",
+        **extra,
+    }
+
+
+def migrate_to_head(database_url: str) -> None:
+    app = create_app(app_config(database_url, REDIS_URL=None))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "bridgeline.sqlite3"
+    migrate_to_head(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    url = normalise_database_url(TEST_DATABASE_URL)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    except sa.exc.OperationalError as exc:
+        if REQUIRE_POSTGRES:
+            raise
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    finally:
+        engine.dispose()
+    migrate_to_head(url)
+    return url
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table; triggers (the audit log's append-only guard) are bypassed for cleanup only."""
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+def flush_test_redis() -> None:
+    """Tests own the Redis database in REDIS_URL (CI uses db 15): start each test empty."""
+    if REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def app(database_url):
+    flush_test_redis()
+    app = create_app(app_config(database_url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    return Factory(app)
+
+
+@dataclass
+class ApiSession:
+    """A logged-in API client: every call carries the bearer token."""
+
+    client: object
+    tokens: dict
+    user: object = None
+    default_headers: dict = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.tokens['access_token']}", **self.default_headers}
+
+    def _call(self, method, path, headers=None, **kwargs):
+        return getattr(self.client, method)(path, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def get(self, path, **kw):
+        return self._call("get", path, **kw)
+
+    def post(self, path, **kw):
+        return self._call("post", path, **kw)
+
+    def patch(self, path, **kw):
+        return self._call("patch", path, **kw)
+
+    def put(self, path, **kw):
+        return self._call("put", path, **kw)
+
+    def delete(self, path, **kw):
+        return self._call("delete", path, **kw)
+
+
+@pytest.fixture
+def login(client):
+    """Log a user in through the API and return an ApiSession (the coach session helper)."""
+
+    def _login(user, password: str = PASSWORD) -> ApiSession:
+        response = client.post("/api/v1/auth/login", json={"email": user.email, "password": password})
+        assert response.status_code == 200, response.json
+        return ApiSession(client, response.json, user)
+
+    return _login
+
+
+@pytest.fixture
+def program(factory):
+    return factory.program()
+
+
+@pytest.fixture
+def supervisor(factory, program):
+    return factory.user("supervisor", program, email="sup@example.test")
+
+
+@pytest.fixture
+def admin_user(factory, program):
+    return factory.user("admin", program, email="admin@example.test")
+
+
+@pytest.fixture
+def coach(factory, program, supervisor):
+    return factory.user("coach", program, email="coach.a@example.test", supervisor_id=supervisor.id)
+
+
+@pytest.fixture
+def other_coach(factory, program, supervisor):
+    return factory.user("coach", program, email="coach.b@example.test", supervisor_id=supervisor.id)
+
+
+@pytest.fixture
+def coach_api(login, coach) -> ApiSession:
+    return login(coach)
+
+
+@pytest.fixture
+def supervisor_api(login, supervisor) -> ApiSession:
+    return login(supervisor)
+
+
+@pytest.fixture
+def admin_api(login, admin_user) -> ApiSession:
+    return login(admin_user)
+
+
+@pytest.fixture
+def count_statements(app):
+    """Context manager collecting the SQL statements the app sends."""
+
+    @contextlib.contextmanager
+    def _count():
+        with app.app_context():
+            engine = db.engine
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", before)
+
+    return _count
