@@ -34,9 +34,13 @@ def request_fingerprint() -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _cutoff():
+    return utcnow() - current_app.config["IDEMPOTENCY_KEY_TTL"]
+
+
 def find(user_id: int, key: str) -> IdempotencyRecord | None:
     """The unexpired record of an earlier request with this key."""
-    cutoff = utcnow() - current_app.config["IDEMPOTENCY_KEY_TTL"]
+    cutoff = _cutoff()
     return db.session.scalar(
         sa.select(IdempotencyRecord).where(
             IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key,
@@ -61,8 +65,11 @@ def replay(record: IdempotencyRecord, fingerprint: str) -> Response:
 
 def remember(user_id: int, key: str, fingerprint: str, response: Response) -> None:
     """Store the response in the same transaction as the work it reports."""
+    # Only an expired record may be replaced; a live one (a concurrent retry that
+    # committed first) makes this insert fail, and the caller replays it instead.
     db.session.execute(sa.delete(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
+        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key,
+        IdempotencyRecord.created_at < _cutoff()))
     db.session.add(IdempotencyRecord(
         user_id=user_id, key=key, request_hash=fingerprint, response_status=response.status_code,
         response_body=response.get_json(silent=True) or {},

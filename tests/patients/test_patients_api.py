@@ -194,3 +194,19 @@ def test_list_statement_count_does_not_grow_with_page_size(coach_api, factory, c
         assert len(coach_api.get("/api/v1/patients?page_size=40").json) == 40
     assert len(small) == len(large)
     assert len(large) <= 6  # user, session check, count, page, audit insert (+ SAVEPOINT-free commit)
+
+
+def test_concurrent_retries_with_one_key_create_one_patient(app, coach_api):
+    """A phone on a flaky network fires the same request several times at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {**coach_api.headers, "Idempotency-Key": "burst-1"}
+
+    def send(_):
+        return app.test_client().post("/api/v1/patients", json=NEW_PATIENT, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(send, range(6)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json["id"] for r in responses}) == 1
+    assert count_patients(app) == 1
