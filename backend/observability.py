@@ -69,6 +69,8 @@ def init_request_logging(app: Flask) -> None:
             response.headers.setdefault("Cache-Control", "no-store")
         if request.path.startswith("/admin"):
             response.headers.setdefault("Content-Security-Policy", ADMIN_CSP)
+        if app.config["BRIDGELINE_ENV"] == "production":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         duration_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
         access_log.info("method=%s route=%s status=%s duration_ms=%.1f",

@@ -554,6 +554,29 @@ class RequestProfile:
     sql_ms: float = 0.0
     explains: list[tuple[str, float, float]] = field(default_factory=list)  # (statement, plan ms, exec ms)
     top_functions: str = ""
+    breakdown: list[tuple[str, float]] = field(default_factory=list)  # (part, share of the request)
+
+
+# Parts of a request, found in the cProfile data by file suffix and function name.
+BREAKDOWN = [
+    ("JWT check: decode, blocklist, user lookup", "flask_jwt_extended/view_decorators.py", "verify_jwt_in_request"),
+    ("patients list: count + page queries", "backend/common/pagination.py", "paginate"),
+    ("timeline service: queries, loads, dump, audit", "backend/timeline/service.py", "patient_timeline"),
+    ("marshmallow dump (response)", "marshmallow/schema.py", "dump"),
+    ("commit: audit INSERT + COMMIT", "sqlalchemy/orm/session.py", "commit"),
+]
+
+
+def _breakdown(stats: pstats.Stats) -> list[tuple[str, float]]:
+    def cumulative(suffix: str, name: str) -> float:
+        return max((values[3] for (path, _line, func), values in stats.stats.items()
+                    if func == name and path.endswith(suffix)), default=0.0)
+
+    total = cumulative("flask/app.py", "wsgi_app")
+    if not total:
+        return []
+    parts = [(label, cumulative(suffix, name) / total) for label, suffix, name in BREAKDOWN]
+    return [(label, share) for label, share in parts if share > 0]
 
 
 def _short(statement: str) -> str:
@@ -623,6 +646,7 @@ def diagnose(dbname: str, redis_url: str | None, email: str, patient_id: int, ro
             stats.sort_stats("tottime").print_stats(15)
             stats.sort_stats("cumulative").print_stats(40)
             profile.top_functions = out.getvalue()
+            profile.breakdown = _breakdown(stats)
             with engine.connect() as conn:
                 for statement, parameters, _ms in one_request:
                     if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
@@ -645,6 +669,9 @@ def explain_reference_queries(dbname: str, coach_id: int, patient_id: int) -> di
         "list page": ("SELECT * FROM patients WHERE program_id = 1 AND coach_id = %(c)s "
                       "ORDER BY last_name, first_name, id LIMIT 25"),
         "list count": "SELECT count(*) FROM patients WHERE program_id = 1 AND coach_id = %(c)s",
+        "list page, supervisor (whole programme)": (
+            "SELECT * FROM patients WHERE program_id = 1 ORDER BY last_name, first_name, id LIMIT 25"),
+        "list count, supervisor (whole programme)": "SELECT count(*) FROM patients WHERE program_id = 1",
         "timeline page": (
             "SELECT kind, id, occurred_at FROM ("
             "SELECT 'patient_event' AS kind, id, occurred_at FROM patient_events WHERE patient_id = %(p)s "
@@ -789,8 +816,10 @@ def render_section(args: argparse.Namespace, machine: dict, sizes: dict, subject
         out += ["**Where the time goes** (in-process, one request at a time, Redis blocklist)", ""]
         for profile in profiles:
             out.append(f"- {profile.label}: {len(profile.statements)} SQL statements per request; "
-                       f"{profile.mean_ms:.1f} ms per request in-process, of which {profile.sql_ms:.1f} ms "
-                       "waiting on SQL round trips")
+                       f"{profile.mean_ms:.1f} ms wall per request in-process, of which {profile.sql_ms:.1f} ms "
+                       "inside SQL execute calls")
+            for label, share in profile.breakdown:
+                out.append(f"  - {label}: {share:.0%} (~{share * profile.mean_ms:.1f} ms)")
             slow = sorted(profile.explains, key=lambda e: -e[2])[:3]
             for statement, plan_ms, exec_ms in slow:
                 out.append(f"  - EXPLAIN ANALYZE {exec_ms:.2f} ms exec + {plan_ms:.2f} ms plan: `{statement}`")
@@ -946,7 +975,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("  EXPLAIN ANALYZE (plan ms / exec ms):")
                 for statement, plan_ms, exec_ms in profile.explains:
                     print(f"  {plan_ms:6.2f} / {exec_ms:6.2f}  {statement}")
-                print(f"  cProfile, {args.profile_rounds} requests, top functions by own time:")
+                print("  share of the request (cProfile cumulative; parts can nest):")
+                for label, share in profile.breakdown:
+                    print(f"    {share:5.0%}  ~{share * profile.mean_ms:5.2f} ms  {label}")
+                print(f"  cProfile, {args.profile_rounds} requests, top functions by own time and cumulative:")
                 print("\n".join("    " + line for line in profile.top_functions.splitlines() if line.strip()))
             for name, plan in explain_reference_queries(args.database, coach_id, patient_id).items():
                 print(f"\n### EXPLAIN ANALYZE, {name}\n{plan}")
