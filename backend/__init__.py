@@ -6,6 +6,7 @@ import importlib
 import os
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask, request, send_from_directory
 from flask_jwt_extended import verify_jwt_in_request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -50,7 +51,13 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from backend.auth.tokens import init_jwt
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers wait for the lock (caseload assignment takes it up front) instead of failing.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     jwt.init_app(app)
     init_jwt(app)
@@ -64,17 +71,28 @@ def _init_extensions(app: Flask) -> None:
             app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
 
 
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def _register_api(app: Flask) -> None:
     from backend.audit.api import blp as audit_blp
     from backend.auth.api import blp as auth_blp
+    from backend.caseload.api import blp as caseload_blp
     from backend.contacts.api import blp as contacts_blp
     from backend.patients.api import blp as patients_blp
+    from backend.shifts.api import blp as shifts_blp
     from backend.tasks.api import blp as tasks_blp
     from backend.timeline.api import blp as timeline_blp
     from backend.users.api import blp as users_blp
+    from backend.wellness.api import blp as wellness_blp
 
     api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
-    for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp):
+    for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp,
+                caseload_blp, shifts_blp, wellness_blp):
         api.register_blueprint(blp)
 
     @app.get("/api/docs/static/<path:filename>")

@@ -17,6 +17,8 @@ def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(serve_command)
 
 
 @click.command("create-user")
@@ -72,3 +74,36 @@ def seed_demo_command():
     click.echo(f"Demo data loaded: {summary}.")
     click.echo(f"Logins (password {DEMO_PASSWORD!r}): admin@demo.test, supervisor@demo.test, "
                "coach1@demo.test ... coach6@demo.test")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once and exit.")
+@with_appcontext
+def worker_command(once):
+    """Run the scheduled jobs (production: as its own process, one or more)."""
+    from backend.jobs.runner import build_scheduler, run_all_once
+
+    app = current_app._get_current_object()
+    if once:
+        for name, result in run_all_once(app).items():
+            click.echo(f"{name}: {result}")
+        return
+    click.echo("Worker running; Ctrl+C to stop.")
+    build_scheduler(app, blocking=True).start()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@with_appcontext
+def serve_command(host, port):
+    """Development server with the job scheduler in the same process."""
+    from backend.jobs.runner import build_scheduler
+
+    app = current_app._get_current_object()
+    scheduler = build_scheduler(app, blocking=False)
+    scheduler.start()
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        scheduler.shutdown(wait=False)

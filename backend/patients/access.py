@@ -27,7 +27,8 @@ def get_patient_for(actor: User, patient_id: int, *, for_update: bool = False) -
     """The patient if the actor may see it; otherwise 404, exactly as for a missing one."""
     stmt = scope_patients(actor).where(Patient.id == patient_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        # Re-read under the row lock even if the session already holds the patient.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     patient = db.session.scalar(stmt)
     if patient is None:
         raise not_found("patient")

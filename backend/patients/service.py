@@ -8,10 +8,13 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.caseload import assignment
+from backend.caseload.locking import lock_coaches
+from backend.caseload.models import AssignmentMethod
 from backend.database import db, utcnow
 from backend.errors import ApiError
 from backend.patients.access import get_patient_for, scope_patients
-from backend.patients.models import Patient, PatientEvent, PatientEventKind, PatientStatus
+from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientStatus
 from backend.users.models import Role, User
 from backend.users.service import coach_in_program
 
@@ -64,19 +67,34 @@ def read_patient(actor: User, patient_id: int) -> Patient:
 
 
 def create_patient(actor: User, data: dict) -> Patient:
-    """Create a patient: a coach becomes its coach; a supervisor may name one or leave it unassigned."""
+    """Create a patient: a coach becomes its coach; a supervisor may name one or leave it unassigned.
+
+    ED and inpatient referrals without a coach go to the on-shift coach with the
+    most room (opt-out linkage); caps hold in every case.
+    """
     coach_id = data.pop("coach_id", None)
+    coach = None
     if actor.role == Role.COACH:
         if coach_id not in (None, actor.id):
             raise ApiError(403, "forbidden", "A coach can only create patients for their own caseload.",
                            errors={"coach_id": ["Must be your own id or left out."]})
-        coach_id = actor.id
+        coach = actor
     elif coach_id is not None:
-        coach_in_program(actor, coach_id)
+        coach = coach_in_program(actor, coach_id)
+    automatic = coach is None and assignment.qualifies_for_automatic_assignment(data, coach_id)
+    on_shift = assignment.on_shift_coaches(actor.program_id) if automatic else []
+    lock_coaches([coach.id] if coach else [c.id for c in on_shift])
     if data.get("declined_peer_support") and "status" not in data:
         data["status"] = PatientStatus.DECLINED
     data.setdefault("timezone", actor.program.timezone)
-    patient = Patient(program_id=actor.program_id, coach_id=coach_id, created_by_id=actor.id, **data)
+    acuity = data.get("acuity", Acuity.STANDARD)
+    placement = None
+    if coach is not None and data.get("status") not in CLOSED_STATUSES:
+        placement = assignment.find_room(coach, acuity, AssignmentMethod.CREATED)
+    elif automatic:
+        placement = assignment.pick_on_shift_coach(actor.program_id, acuity, on_shift)
+    patient = Patient(program_id=actor.program_id, created_by_id=actor.id, **data,
+                      coach_id=placement.coach.id if placement else (coach.id if coach else None))
     now = utcnow()
     if patient.sms_consent:
         patient.sms_consent_at = now
@@ -85,8 +103,12 @@ def create_patient(actor: User, data: dict) -> Patient:
     db.session.add(patient)
     db.session.flush()
     _event(patient, actor, PatientEventKind.CREATED,
-           {"source": str(patient.source), "status": str(patient.status), "coach_id": coach_id})
+           {"source": str(patient.source), "status": str(patient.status), "coach_id": patient.coach_id})
     audit.record("create", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id)
+    if placement is not None:
+        assignment.record_placement(patient, placement, actor)
+    elif automatic:
+        assignment.ask_supervisor_to_place(patient, len(on_shift))
     return patient
 
 

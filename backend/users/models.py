@@ -30,6 +30,10 @@ class User(TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     supervisor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # Caseload: a personal cap (weighted load) overriding the programme default,
+    # and whether the coach is on shift (receives automatic assignments).
+    caseload_cap: Mapped[int | None]
+    on_shift: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     last_login_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None]
 

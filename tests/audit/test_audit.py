@@ -32,7 +32,7 @@ def test_read_is_audited_with_who_and_where(app, coach_api, factory, coach):
 def test_write_is_audited_in_the_same_transaction(app, coach_api):
     pid = coach_api.post("/api/v1/patients", json={"first_name": "A", "last_name": "B", "source": "ed"}).json["id"]
     coach_api.patch(f"/api/v1/patients/{pid}", json={"acuity": "high"})
-    assert [e.action for e in events(app, patient_id=pid)] == ["create", "update"]
+    assert [e.action for e in events(app, patient_id=pid)] == ["create", "assign", "update"]
     assert events(app, action="update")[0].details == {"fields": ["acuity"]}
 
 

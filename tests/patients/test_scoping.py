@@ -15,6 +15,7 @@ VALID_BODIES = {
     ("GET", "/api/v1/patients/<int:patient_id>/contacts"): None,
     ("POST", "/api/v1/patients/<int:patient_id>/contacts"): {"kind": "phone"},
     ("POST", "/api/v1/patients/<int:patient_id>/tasks"): {"title": "Call", "due_at": "2030-01-01T10:00:00Z"},
+    ("POST", "/api/v1/patients/<int:patient_id>/assignment"): lambda caller: {"coach_id": caller.id},
 }
 
 
@@ -29,6 +30,7 @@ def patient_scoped_endpoints(app):
 def call(session, method, rule, patient_id):
     path = re.sub(r"<int:patient_id>", str(patient_id), rule)
     body = VALID_BODIES[(method, rule)]
+    body = body(session.user) if callable(body) else body
     return getattr(session, method.lower())(path, **({"json": body} if body is not None else {}))
 
 

@@ -1,0 +1,1 @@
+"""Caseloads that protect coaches: weighted load, caps, assignment, burnout signals."""

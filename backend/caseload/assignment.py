@@ -1,0 +1,223 @@
+"""Assigning patients to coaches without ever breaking a cap by accident."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from backend.audit import service as audit
+from backend.caseload.locking import lock_coaches
+from backend.caseload.models import Assignment, AssignmentMethod
+from backend.caseload.policy import cap_of, loads_for, policy_for, utilisation, weight_of
+from backend.database import db, utcnow
+from backend.errors import ApiError, field_error
+from backend.patients.access import get_patient_for, scope_patients
+from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientSource, PatientStatus
+from backend.tasks.models import Task, TaskKind, TaskStatus
+from backend.users.models import Role, User
+from backend.users.service import coach_in_program
+
+CLOSED = (PatientStatus.CLOSED, PatientStatus.DECLINED)
+AUTO_SOURCES = (PatientSource.ED, PatientSource.INPATIENT)
+MIN_REASON = 10
+
+
+def check_override(actor: User, override_reason: str | None) -> str | None:
+    """Only supervisors and admins override a cap, with a written reason."""
+    if override_reason is None:
+        return None
+    if actor.role == Role.COACH:
+        raise ApiError(403, "override_not_allowed", "Only a supervisor or admin can override a caseload cap.")
+    reason = override_reason.strip()
+    if len(reason) < MIN_REASON:
+        raise field_error("override_reason", f"Give a reason of at least {MIN_REASON} characters.")
+    return reason
+
+
+def cap_reached(coach: User, load: int, cap: int, weight: int) -> ApiError:
+    return ApiError(409, "caseload_cap_reached",
+                    "This coach's caseload is full. A supervisor can override with a reason.",
+                    extra={"coach_id": coach.id, "load": load / 100, "cap": cap, "patient_weight": weight / 100})
+
+
+def _give(patient: Patient, coach: User, actor: User | None, method: AssignmentMethod,
+          load_before: int, cap: int, reason: str | None) -> Assignment:
+    created = method == AssignmentMethod.CREATED
+    previous = None if created else patient.coach_id
+    patient.coach_id = coach.id
+    assignment = Assignment(program_id=patient.program_id, patient_id=patient.id, coach_id=coach.id,
+                            previous_coach_id=previous, assigned_by_id=actor.id if actor else None,
+                            method=method, override_reason=reason, load_before=load_before, cap=cap)
+    db.session.add(assignment)
+    if created:  # the patient's "created" event already names the coach
+        return assignment
+    db.session.add(PatientEvent(patient_id=patient.id, actor_id=actor.id if actor else None,
+                                kind=PatientEventKind.COACH_CHANGED,
+                                details={"from": previous, "to": coach.id, "method": str(method),
+                                         "override": reason is not None}))
+    return assignment
+
+
+def assign_patient(actor: User, patient_id: int, coach_id: int, override_reason: str | None = None) -> Patient:
+    """Assign or reassign a patient; 409 at the cap unless a lead overrides with a reason."""
+    reason = check_override(actor, override_reason)
+    if actor.role == Role.COACH and coach_id != actor.id:
+        raise ApiError(403, "forbidden", "A coach can only assign patients to themselves.",
+                       errors={"coach_id": ["Must be your own id."]})
+    coach = coach_in_program(actor, coach_id)
+    lock_coaches([coach.id])
+    patient = _assignable(actor, patient_id)
+    if patient.coach_id == coach.id:
+        return patient
+    _give_within_cap(patient, coach, actor, AssignmentMethod.MANUAL, reason)
+    db.session.flush()
+    return patient
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Room found for a patient on a coach's (locked) caseload."""
+
+    coach: User
+    method: AssignmentMethod
+    load_before: int
+    cap: int
+    override_reason: str | None = None
+
+
+def find_room(coach: User, acuity: Acuity, method: AssignmentMethod, reason: str | None = None) -> Placement:
+    """Room for a patient of this acuity on the coach's caseload; 409 at the cap unless a lead overrides."""
+    policy = policy_for(coach.program_id)
+    weight = weight_of(policy, acuity)
+    load, _count = loads_for([coach.id], policy)[coach.id]
+    cap = cap_of(coach, policy)
+    over = load + weight > cap * 100
+    if over and reason is None:
+        raise cap_reached(coach, load, cap, weight)
+    return Placement(coach, method, load, cap, reason if over else None)
+
+
+def record_placement(patient: Patient, placement: Placement, actor: User | None) -> None:
+    """Give the patient to the placement's coach: history row, timeline event, audit."""
+    _give(patient, placement.coach, actor, placement.method, placement.load_before, placement.cap,
+          placement.override_reason)
+    audit.record("assign", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id,
+                 details={"coach_id": placement.coach.id, "method": str(placement.method),
+                          "override": placement.override_reason is not None})
+
+
+def _give_within_cap(patient: Patient, coach: User, actor: User, method: AssignmentMethod,
+                     reason: str | None = None) -> None:
+    record_placement(patient, find_room(coach, patient.acuity, method, reason), actor)
+
+
+def _assignable(actor: User, patient_id: int) -> Patient:
+    patient = get_patient_for(actor, patient_id, for_update=True)
+    if patient.status in CLOSED:
+        raise ApiError(409, "patient_closed", "A closed or declined patient cannot be assigned. Reopen it first.")
+    return patient
+
+
+def bulk_assign(actor: User, patient_ids: list[int], coach_id: int, override_reason: str | None = None) -> list:
+    """Move patients to one coach, all or nothing; on refusal, say why for each patient."""
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise ApiError(403, "forbidden", "Only a supervisor or admin can move patients in bulk.")
+    reason = check_override(actor, override_reason)
+    coach = coach_in_program(actor, coach_id)
+    lock_coaches([coach.id])
+    policy = policy_for(actor.program_id)
+    cap = cap_of(coach, policy)
+    load, _count = loads_for([coach.id], policy)[coach.id]
+    found = {p.id: p for p in db.session.scalars(
+        scope_patients(actor).where(Patient.id.in_(patient_ids)).with_for_update()
+        .execution_options(populate_existing=True))}
+    report, moves, running = [], [], load
+    for pid in dict.fromkeys(patient_ids):
+        patient = found.get(pid)
+        if patient is None:
+            report.append({"patient_id": pid, "result": "refused", "error": "not_found"})
+        elif patient.status in CLOSED:
+            report.append({"patient_id": pid, "result": "refused", "error": "patient_closed"})
+        elif patient.coach_id == coach.id:
+            report.append({"patient_id": pid, "result": "unchanged"})
+        else:
+            weight = weight_of(policy, patient.acuity)
+            over = running + weight > cap * 100
+            if over and reason is None:
+                report.append({"patient_id": pid, "result": "refused", "error": "caseload_cap_reached"})
+            else:
+                report.append({"patient_id": pid, "result": "assigned", "override": over})
+                moves.append((patient, running, over))
+            running += weight
+    if any(r["result"] == "refused" for r in report):
+        raise ApiError(409, "bulk_assignment_refused", "Nothing was moved: some patients cannot go to this coach.",
+                       extra={"results": report, "coach_id": coach.id, "load": load / 100, "cap": cap})
+    for patient, before, over in moves:
+        _give(patient, coach, actor, AssignmentMethod.BULK, before, cap, reason if over else None)
+        audit.record("assign", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id,
+                     details={"coach_id": coach.id, "bulk": True, "override": over})
+    db.session.flush()
+    return report
+
+
+def qualifies_for_automatic_assignment(patient_data: dict, coach_id: int | None) -> bool:
+    """Opt-out linkage: ED and inpatient referrals get a coach unless they declined."""
+    return (coach_id is None and patient_data.get("source") in AUTO_SOURCES
+            and not patient_data.get("declined_peer_support"))
+
+
+def on_shift_coaches(program_id: int) -> list[User]:
+    return list(db.session.scalars(
+        sa.select(User).where(User.program_id == program_id, User.role == Role.COACH,
+                              User.active.is_(True), User.on_shift.is_(True)).order_by(User.id)))
+
+
+def pick_on_shift_coach(program_id: int, acuity: Acuity, coaches: list[User]) -> Placement | None:
+    """The on-shift coach with the lowest utilisation who has room; None when nobody has.
+
+    The caller has locked `coaches` (see lock_coaches). Ties go to the coach with
+    the fewest assignments in the last 7 days.
+    """
+    if not coaches:
+        return None
+    policy = policy_for(program_id)
+    weight = weight_of(policy, acuity)
+    loads = loads_for([c.id for c in coaches], policy)
+    recent = dict(db.session.execute(
+        sa.select(Assignment.coach_id, sa.func.count()).where(
+            Assignment.coach_id.in_([c.id for c in coaches]),
+            Assignment.created_at >= utcnow() - timedelta(days=7)).group_by(Assignment.coach_id)).all())
+    candidates = [c for c in coaches if loads[c.id][0] + weight <= cap_of(c, policy) * 100]
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda c: (utilisation(loads[c.id][0], cap_of(c, policy)), recent.get(c.id, 0), c.id))
+    return Placement(best, AssignmentMethod.AUTOMATIC, loads[best.id][0], cap_of(best, policy))
+
+
+def ask_supervisor_to_place(patient: Patient, coaches_on_shift: int) -> None:
+    """The patient waits unassigned; the least busy supervisor gets a task."""
+    why = "every on-shift coach is at their cap" if coaches_on_shift else "no coach is on shift"
+    _ask_supervisor(patient, why)
+
+
+def _ask_supervisor(patient: Patient, why: str) -> None:
+    open_tasks = (sa.select(sa.func.count()).where(Task.assignee_id == User.id, Task.status == TaskStatus.OPEN)
+                  .scalar_subquery())
+    supervisor = db.session.scalar(
+        sa.select(User).where(User.program_id == patient.program_id, User.role == Role.SUPERVISOR,
+                              User.active.is_(True)).order_by(open_tasks, User.id).limit(1))
+    if supervisor is None:
+        return
+    db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=supervisor.id,
+                        kind=TaskKind.REVIEW, title=f"New referral waiting for a coach: {why}",
+                        due_at=utcnow() + timedelta(hours=1)))
+
+
+def unassigned_queue(actor: User) -> sa.Select:
+    """Open patients with no coach, oldest first (supervisors and admins)."""
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise ApiError(403, "forbidden", "Only a supervisor or admin sees the unassigned queue.")
+    return (scope_patients(actor).where(Patient.coach_id.is_(None), Patient.status.not_in(CLOSED))
+            .order_by(Patient.created_at, Patient.id))

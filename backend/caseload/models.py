@@ -1,0 +1,79 @@
+"""Caseload policy, assignment history and daily snapshots."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.database import TimestampMixin, db, str_enum, utcnow
+
+
+class CaseloadPolicy(TimestampMixin, db.Model):
+    """A programme's caps, acuity weights and burnout thresholds.
+
+    Weights are kept in hundredths (50 = 0.5) so that loads add up exactly.
+    """
+
+    __tablename__ = "caseload_policies"
+
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), primary_key=True)
+    default_cap: Mapped[int] = mapped_column(default=25)
+    weight_low: Mapped[int] = mapped_column(default=50)
+    weight_standard: Mapped[int] = mapped_column(default=100)
+    weight_high: Mapped[int] = mapped_column(default=150)
+    max_shift_hours: Mapped[int] = mapped_column(default=12)
+    watch_utilisation_pct: Mapped[int] = mapped_column(default=90)
+    after_hours_contacts: Mapped[int] = mapped_column(default=5)
+    crisis_contacts: Mapped[int] = mapped_column(default=3)
+    consecutive_contact_days: Mapped[int] = mapped_column(default=6)
+    supervision_gap_days: Mapped[int] = mapped_column(default=30)
+    stress_threshold: Mapped[int] = mapped_column(default=4)
+
+
+class AssignmentMethod(enum.StrEnum):
+    MANUAL = "manual"
+    AUTOMATIC = "automatic"
+    BULK = "bulk"
+    CREATED = "created"
+
+
+class Assignment(db.Model):
+    """Each time a patient was given to a coach: who, how, and any cap override."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (sa.Index("ix_assignments_coach_id_created_at", "coach_id", "created_at"),
+                      sa.Index("ix_assignments_patient_id_created_at", "patient_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"))
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"))
+    coach_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    previous_coach_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    method: Mapped[AssignmentMethod] = mapped_column(str_enum(AssignmentMethod, "assignment_method"))
+    override_reason: Mapped[str | None] = mapped_column(sa.Text)
+    load_before: Mapped[int]  # hundredths, the coach's load before this patient
+    cap: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseloadSnapshot(db.Model):
+    """One coach's caseload at the end of a day (written by the daily job)."""
+
+    __tablename__ = "caseload_snapshots"
+    __table_args__ = (sa.UniqueConstraint("coach_id", "day", name="uq_caseload_snapshots_coach_id_day"),
+                      sa.Index("ix_caseload_snapshots_program_id_day", "program_id", "day"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"))
+    coach_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    day: Mapped[date]
+    load: Mapped[int]  # hundredths
+    cap: Mapped[int]
+    active_patients: Mapped[int]
+    level: Mapped[str] = mapped_column(sa.String(10))
+    reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,138 @@
+"""Caseload views for coaches and supervisors, and the programme's caseload policy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from backend.audit import service as audit
+from backend.caseload.models import Assignment, CaseloadPolicy, CaseloadSnapshot
+from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, policy_for, utilisation, weight_expression
+from backend.caseload.signals import team_signals
+from backend.contacts.models import Contact
+from backend.database import db, utcnow
+from backend.errors import ApiError
+from backend.patients.models import Patient, PatientStatus
+from backend.tasks.models import Task, TaskStatus
+from backend.users.models import Role, User
+from backend.users.service import get_user_in_program, require_role
+
+
+def _coach_of(actor: User, coach_id: int | None) -> User:
+    """The caller's own caseload (coach_id None), or a coach of the lead's programme."""
+    if coach_id is None:
+        if actor.role != Role.COACH:
+            raise ApiError(403, "forbidden", "Only coaches have a caseload.")
+        return actor
+    require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    coach = get_user_in_program(actor, coach_id)
+    if coach.role != Role.COACH:
+        raise ApiError(404, "not_found", "The coach was not found.")
+    return coach
+
+
+def coach_caseload(actor: User, coach_id: int | None = None) -> dict:
+    """Cap, load, utilisation, counts by status, overrides and the active patients with their follow-up state."""
+    coach = _coach_of(actor, coach_id)
+    policy = policy_for(coach.program_id)
+    load, active = loads_for([coach.id], policy)[coach.id]
+    cap = cap_of(coach, policy)
+    counts = dict(db.session.execute(sa.select(Patient.status, sa.func.count())
+                                     .where(Patient.coach_id == coach.id).group_by(Patient.status)).all())
+    now = utcnow()
+    last_contact = (sa.select(sa.func.max(Contact.occurred_at)).where(Contact.patient_id == Patient.id)
+                    .scalar_subquery())
+    overdue = (sa.select(sa.func.count()).where(Task.patient_id == Patient.id, Task.status == TaskStatus.OPEN,
+                                                Task.due_at < now).scalar_subquery())
+    rows = db.session.execute(
+        sa.select(Patient, weight_expression(policy), last_contact, overdue)
+        .where(Patient.coach_id == coach.id, Patient.status.in_(ACTIVE_STATUSES))
+        .order_by(Patient.last_name, Patient.first_name, Patient.id)).all()
+    patients = [{"patient": p, "weight": w / 100, "last_contact_at": lc,
+                 "days_since_last_contact": None if lc is None else (now - lc).days, "overdue_tasks": n}
+                for p, w, lc, n in rows]
+    overrides = list(db.session.scalars(
+        sa.select(Assignment).join(Patient, Patient.id == Assignment.patient_id)
+        .where(Assignment.coach_id == coach.id, Assignment.override_reason.is_not(None),
+               Patient.coach_id == coach.id, Patient.status.in_(ACTIVE_STATUSES))
+        .order_by(Assignment.created_at.desc())))
+    audit.record("list", "caseload", actor=actor, resource_id=coach.id,
+                 details={"patient_ids": [row["patient"].id for row in patients]})
+    return {"coach_id": coach.id, "coach_name": coach.full_name, "on_shift": coach.on_shift,
+            "cap": cap, "load": load / 100, "utilisation": utilisation(load, cap), "active_patients": active,
+            "counts_by_status": {s.value: counts.get(s, 0) for s in PatientStatus},
+            "overrides": overrides, "patients": patients}
+
+
+def team_caseloads(actor: User) -> list[dict]:
+    """Every active coach of the programme: load against cap and burnout level with reasons (supervisors)."""
+    require_role(actor, Role.SUPERVISOR)
+    rows = programme_rows(actor.program_id)
+    for row in rows:
+        # A check-in is for the coach and their own supervisor only.
+        if row["coach"].supervisor_id != actor.id:
+            row["last_check_in"] = None
+            row["reasons"] = [r for r in row["reasons"] if r["code"] not in ("high_stress", "asked_for_support")]
+    return rows
+
+
+def programme_rows(program_id: int) -> list[dict]:
+    """The team view's data for one programme, in a fixed number of queries."""
+    coaches = list(db.session.scalars(
+        sa.select(User).where(User.program_id == program_id, User.role == Role.COACH, User.active.is_(True))
+        .order_by(User.full_name, User.id)))
+    policy = policy_for(program_id)
+    ids = [c.id for c in coaches]
+    loads = loads_for(ids, policy)
+    caps = {c.id: cap_of(c, policy) for c in coaches}
+    program_tz = coaches[0].program.timezone if coaches else "UTC"
+    signals = team_signals(coaches, loads, caps, policy, program_tz)
+    return [{"coach": c, "coach_id": c.id, "coach_name": c.full_name, "on_shift": c.on_shift, "cap": caps[c.id],
+             "load": loads[c.id][0] / 100, "utilisation": utilisation(loads[c.id][0], caps[c.id]),
+             "active_patients": loads[c.id][1], **signals[c.id]} for c in coaches]
+
+
+def caseload_history(actor: User, days: int) -> list[dict]:
+    """Daily snapshots per coach for the last `days` days, for charts (supervisors)."""
+    require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    since = (utcnow() - timedelta(days=days)).date()
+    rows = db.session.execute(
+        sa.select(CaseloadSnapshot, User.full_name).join(User, User.id == CaseloadSnapshot.coach_id)
+        .where(CaseloadSnapshot.program_id == actor.program_id, CaseloadSnapshot.day >= since)
+        .order_by(User.full_name, CaseloadSnapshot.coach_id, CaseloadSnapshot.day)).all()
+    series: dict[int, dict] = {}
+    for snap, name in rows:
+        entry = series.setdefault(snap.coach_id, {"coach_id": snap.coach_id, "coach_name": name, "points": []})
+        entry["points"].append({"day": snap.day, "load": snap.load / 100, "cap": snap.cap,
+                                "utilisation": utilisation(snap.load, snap.cap), "level": snap.level})
+    return list(series.values())
+
+
+def read_policy(actor: User) -> CaseloadPolicy:
+    require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    return policy_for(actor.program_id)
+
+
+def update_policy(actor: User, changes: dict) -> CaseloadPolicy:
+    """Admins tune caps, weights and burnout thresholds of their programme."""
+    require_role(actor, Role.ADMIN)
+    policy = policy_for(actor.program_id)
+    if policy not in db.session:
+        db.session.add(policy)
+    for field, value in changes.items():
+        setattr(policy, field, round(value * 100) if field.startswith("weight_") else value)
+    db.session.flush()
+    audit.record("update", "caseload_policy", actor=actor, resource_id=actor.program_id,
+                 details={"fields": sorted(changes)})
+    return policy
+
+
+def set_coach_cap(actor: User, coach_id: int, cap: int | None) -> dict:
+    """A supervisor or admin sets a coach's own cap (None: the programme default)."""
+    require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    coach = _coach_of(actor, coach_id)
+    coach.caseload_cap = cap
+    audit.record("update", "caseload_cap", actor=actor, resource_id=coach.id, details={"cap": cap})
+    db.session.flush()
+    return coach_caseload(actor, coach_id)

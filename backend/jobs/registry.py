@@ -1,0 +1,31 @@
+"""Every scheduled job, with its trigger. Capabilities add their jobs here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from backend.caseload.snapshots import write_daily_snapshots
+from backend.shifts.service import close_stale_shifts
+from backend.wellness.service import create_weekly_check_in_tasks
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[], object]
+    trigger: object
+    # Singleton chores run in one worker at a time (an advisory lock on PostgreSQL).
+    singleton: bool = True
+    kwargs: dict = field(default_factory=dict)
+
+
+JOBS: tuple[Job, ...] = (
+    Job("close_stale_shifts", close_stale_shifts, IntervalTrigger(minutes=5)),
+    Job("caseload_snapshots", write_daily_snapshots, CronTrigger(hour=23, minute=50, timezone="UTC")),
+    Job("weekly_check_in_tasks", create_weekly_check_in_tasks,
+        CronTrigger(day_of_week="mon", hour=14, minute=0, timezone="UTC")),
+)

@@ -1,0 +1,1 @@
+"""Shifts: when a coach is on duty (automatic assignments, warm-line calls)."""

@@ -1,0 +1,1 @@
+"""Coach wellness: self-reported check-ins and supervision sessions."""
