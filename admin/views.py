@@ -8,11 +8,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from admin.forms import LoginForm, LogoutForm
 from backend.auth import service as auth_service
 from backend.auth.api import login_address_limiter
+from backend.caseload import service as caseload_service
 from backend.database import db
 from backend.errors import ApiError
 from backend.extensions import csrf, login_manager
 from backend.reports import service as reports
-from backend.users.models import User
+from backend.users.models import Role, User
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                       static_folder="static", static_url_path="/static")
@@ -39,6 +40,17 @@ def _csrf():
 def dashboard():
     """The supervision dashboard shell."""
     return render_template("admin/dashboard.html", summary=reports.programme_summary(current_user),
+                           logout_form=LogoutForm())
+
+
+@blueprint.get("/team")
+@login_required
+def team():
+    """Team caseloads: load against cap, burnout level and the reasons behind it."""
+    if current_user.role != Role.SUPERVISOR:
+        flash("The team view is for supervisors.", "error")
+        return redirect(url_for("admin.dashboard"))
+    return render_template("admin/team.html", rows=caseload_service.team_caseloads(current_user),
                            logout_form=LogoutForm())
 
 

@@ -10,8 +10,10 @@ from backend.contacts.models import Contact, ContactDirection, ContactKind, Cont
 from backend.database import db, utcnow
 from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientSource, PatientStatus
 from backend.programs.models import Program
+from backend.shifts.models import Shift
 from backend.tasks.models import Task, TaskKind
 from backend.users.models import Role, User
+from backend.wellness.models import SupervisionSession, WellnessCheckIn
 
 DEMO_PASSWORD = "bridgeline-demo"  # noqa: S105 - synthetic demo accounts only
 FIRST_NAMES = ["Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan",
@@ -79,10 +81,12 @@ def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
         for k in range(rng.randint(1, 8)):
             kind = ContactKind.ED_VISIT if k == 0 else rng.choice(
                 [ContactKind.PHONE, ContactKind.PHONE, ContactKind.SMS, ContactKind.IN_PERSON, ContactKind.VIDEO])
+            # Mostly daytime (14:00-22:00 UTC is the Chicago working day), inside the demo shifts.
+            day = created + timedelta(days=k * rng.randint(1, 5))
             db.session.add(Contact(
                 program_id=program.id, patient_id=patient.id, coach_id=coach.id, kind=kind,
                 direction=rng.choice(list(ContactDirection)),
-                occurred_at=min(now, created + timedelta(days=k * rng.randint(1, 5), hours=rng.randint(0, 8))),
+                occurred_at=min(now, day.replace(hour=rng.randint(14, 21), minute=rng.randint(0, 59))),
                 duration_minutes=rng.randint(2, 45),
                 outcome=rng.choice(OUTCOMES),
             ))
@@ -93,6 +97,30 @@ def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
                                                                          TaskKind.CONFIRM_APPOINTMENT]),
                                 title=rng.choice(TASK_TITLES), due_at=now + timedelta(hours=rng.randint(-48, 96))))
             counts["tasks"] += 1
+    _seed_caseload_history(program, supervisor, coaches, rng, now)
     db.session.commit()
     return (f"1 programme, {2 + len(coaches)} staff, {patients} patients, "
             f"{counts['contacts']} contacts, {counts['tasks']} tasks")
+
+
+def _seed_caseload_history(program: Program, supervisor: User, coaches: list[User], rng: random.Random,
+                           now) -> None:
+    """Weekday shifts, supervision sessions and check-ins, so the team view has something to say."""
+    for coach in coaches:
+        for days_ago in range(1, 31):
+            start = (now - timedelta(days=days_ago)).replace(hour=14, minute=0, second=0, microsecond=0)
+            if start.weekday() < 5:
+                db.session.add(Shift(program_id=program.id, coach_id=coach.id, started_at=start,
+                                     ended_at=start + timedelta(hours=8), ended_reason="ended"))
+    for coach in coaches[:2]:
+        coach.on_shift = True
+        db.session.add(Shift(program_id=program.id, coach_id=coach.id, started_at=now - timedelta(hours=2)))
+    for coach in coaches[:4]:
+        db.session.add(SupervisionSession(program_id=program.id, coach_id=coach.id, supervisor_id=supervisor.id,
+                                          held_at=now - timedelta(days=rng.randint(3, 20)), duration_minutes=45,
+                                          notes="Caseload review and self-care plan.", follow_ups=["Check in Friday"]))
+    db.session.add(WellnessCheckIn(program_id=program.id, coach_id=coaches[2].id, stress=4, energy=2,
+                                   wants_supervisor_contact=True))
+    db.session.add(WellnessCheckIn(program_id=program.id, coach_id=coaches[0].id, stress=2, energy=4,
+                                   proqol_compassion_satisfaction=41, proqol_burnout=22,
+                                   proqol_secondary_traumatic_stress=20))

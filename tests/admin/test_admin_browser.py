@@ -52,6 +52,10 @@ def test_supervisor_logs_in_and_out_in_the_browser(page, live_server, supervisor
     assert page.get_by_role("heading", level=1).inner_text() == "Test Programme"
     assert page.get_by_test_id("open-patients").inner_text() == "1"
     page.screenshot(path=str(ARTIFACTS / f"admin-dashboard-{backend}.png"), full_page=True)
+    page.click("text=Team caseloads")
+    page.wait_for_url(f"{live_server}/admin/team")
+    assert page.get_by_test_id(f"coach-{coach.id}").get_by_text("No supervision session ever.").is_visible()
+    page.screenshot(path=str(ARTIFACTS / f"admin-team-{backend}.png"), full_page=True)
     page.click("text=Log out")
     page.wait_for_url(f"{live_server}/admin/login")
     assert "You are logged out." in page.content()
