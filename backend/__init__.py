@@ -67,8 +67,10 @@ def _init_extensions(app: Flask) -> None:
     if app.config["REDIS_URL"]:
         import redis
 
-        app.extensions["bridgeline_redis"] = redis.Redis.from_url(
-            app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
+        # A blocking pool: under a burst, threads wait briefly for a connection instead of failing.
+        pool = redis.BlockingConnectionPool.from_url(app.config["REDIS_URL"], max_connections=64, timeout=5,
+                                                     socket_timeout=2, socket_connect_timeout=2)
+        app.extensions["bridgeline_redis"] = redis.Redis(connection_pool=pool)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import g, has_request_context, request
 
 from backend.audit.models import AuditEvent
-from backend.database import db
+from backend.database import db, utcnow
 from backend.users.models import User
 
 
@@ -22,10 +23,14 @@ def _request_meta() -> dict:
 
 
 def record(action: str, resource: str, *, actor: User | None, patient_id: int | None = None,
-           resource_id: int | str | None = None, outcome: str = "success",
-           details: dict | None = None) -> AuditEvent:
-    """Add an audit event to the current transaction (committed with the work it describes)."""
-    event = AuditEvent(
+           resource_id: int | str | None = None, outcome: str = "success", details: dict | None = None) -> None:
+    """Insert an audit event in the current transaction (committed with the work it describes).
+
+    A Core INSERT, not an ORM object: one is written on every request that
+    touches patient data, so it skips the unit-of-work bookkeeping.
+    """
+    db.session.execute(sa.insert(AuditEvent).values(
+        occurred_at=utcnow(),
         program_id=actor.program_id if actor else None,
         user_id=actor.id if actor else None,
         role=str(actor.role) if actor else None,
@@ -36,9 +41,7 @@ def record(action: str, resource: str, *, actor: User | None, patient_id: int | 
         outcome=outcome,
         details=details,
         **_request_meta(),
-    )
-    db.session.add(event)
-    return event
+    ))
 
 
 def record_refusal(action: str, resource: str, *, actor: User | None, outcome: str,

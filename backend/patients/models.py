@@ -40,6 +40,9 @@ class Patient(TimestampMixin, db.Model):
         sa.Index("ix_patients_program_id_updated_at", "program_id", "updated_at"),
         sa.Index("ix_patients_coach_id_updated_at", "coach_id", "updated_at"),
         sa.Index("ix_patients_program_id_phone", "program_id", "phone"),
+        # The default list order, so a page is read from the index instead of sorting the caseload.
+        sa.Index("ix_patients_coach_id_last_name", "coach_id", "last_name", "first_name", "id"),
+        sa.Index("ix_patients_program_id_last_name", "program_id", "last_name", "first_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.audit import service as audit
-from backend.common.pagination import pagination_header
+from backend.common.pagination import page_total, pagination_header
 from backend.database import db
 from backend.patients.access import get_patient_for
 from backend.timeline.sources import SOURCES
@@ -23,12 +23,12 @@ def patient_timeline(actor: User, patient_id: int, page: int, page_size: int,
         .where(s.model.patient_id == patient.id)
         for s in sources
     )).subquery()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(union)) or 0
     rows = db.session.execute(
-        sa.select(union.c.kind, union.c.id, union.c.occurred_at)
+        sa.select(union.c.kind, union.c.id, union.c.occurred_at, sa.func.count().over())
         .order_by(union.c.occurred_at.desc(), union.c.kind, union.c.id.desc())
         .limit(page_size).offset((page - 1) * page_size)
     ).all()
+    total = page_total(rows, page, sa.select(sa.func.count()).select_from(union))
     by_kind = {s.kind: s for s in sources}
     loaded: dict[tuple[str, int], object] = {}
     for kind in {row.kind for row in rows}:

@@ -178,6 +178,8 @@ def test_pagination_defaults_and_limits(coach_api, factory, coach):
     meta = json.loads(first.headers["X-Pagination"])
     assert meta["total"] == 30 and meta["total_pages"] == 2 and meta["next_page"] == 2
     assert len(coach_api.get("/api/v1/patients?page=2").json) == 5
+    past_the_end = coach_api.get("/api/v1/patients?page=3")
+    assert past_the_end.json == [] and json.loads(past_the_end.headers["X-Pagination"])["total"] == 30
     assert len(coach_api.get("/api/v1/patients?page_size=100").json) == 30
     too_big = coach_api.get("/api/v1/patients?page_size=101")
     assert too_big.status_code == 422 and "page_size" in too_big.json["errors"]
