@@ -33,10 +33,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
+    init_request_logging(app)  # first, so every request (even a refused one) has its id and log line
     _init_extensions(app)
     _register_api(app)
     register_error_handlers(app)
-    init_request_logging(app)
 
     from backend import cli, health
 

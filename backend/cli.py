@@ -98,12 +98,15 @@ def worker_command(once):
 @with_appcontext
 def serve_command(host, port):
     """Development server with the job scheduler in the same process."""
+    from werkzeug.serving import run_simple
+
     from backend.jobs.runner import build_scheduler
 
     app = current_app._get_current_object()
     scheduler = build_scheduler(app, blocking=False)
     scheduler.start()
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # app.run() refuses to start under the flask CLI; werkzeug's server is what it would use.
+        run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         scheduler.shutdown(wait=False)

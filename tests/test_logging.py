@@ -50,3 +50,11 @@ def test_database_errors_hide_bound_parameters(app):
         from backend.database import db
 
         assert db.engine.hide_parameters is True
+
+
+def test_refused_requests_are_logged_with_their_request_id(caplog, client):
+    caplog.set_level(logging.INFO, logger="bridgeline.access")
+    response = client.get("/api/v1/patients", headers={"X-Request-ID": "unauth-1234567"})
+    assert response.status_code == 401 and response.headers["X-Request-ID"] == "unauth-1234567"
+    (record,) = [r for r in caplog.records if r.name == "bridgeline.access"]
+    assert "status=401" in record.getMessage() and "duration_ms=-" not in record.getMessage()
