@@ -46,7 +46,9 @@ class CaseloadPatientSchema(Schema):
     overdue_tasks = fields.Integer()
 
 
-class CaseloadSchema(Schema):
+class CoachLoadSchema(Schema):
+    """What every caseload view says of a coach's load."""
+
     coach_id = fields.Integer()
     coach_name = fields.String()
     on_shift = fields.Boolean()
@@ -54,6 +56,9 @@ class CaseloadSchema(Schema):
     load = fields.Float()
     utilisation = fields.Float()
     active_patients = fields.Integer()
+
+
+class CaseloadSchema(CoachLoadSchema):
     counts_by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
     overrides = fields.List(fields.Nested(OverrideSchema))
     patients = fields.List(fields.Nested(CaseloadPatientSchema))
@@ -72,14 +77,7 @@ class CheckInSummarySchema(Schema):
     wants_supervisor_contact = fields.Boolean()
 
 
-class TeamRowSchema(Schema):
-    coach_id = fields.Integer()
-    coach_name = fields.String()
-    on_shift = fields.Boolean()
-    cap = fields.Integer()
-    load = fields.Float()
-    utilisation = fields.Float()
-    active_patients = fields.Integer()
+class TeamRowSchema(CoachLoadSchema):
     level = fields.String(metadata={"enum": ["ok", "watch", "high"]})
     reasons = fields.List(fields.Nested(ReasonSchema))
     last_check_in = fields.Nested(CheckInSummarySchema, allow_none=True)
