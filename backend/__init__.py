@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend.config import load_config
 from backend.errors import ApiError, register_error_handlers
 from backend.extensions import JsonErrorApi, csrf, db, jwt, limiter, login_manager, migrate
+from backend.messaging.gateway import init_gateway
 from backend.observability import configure_logging, init_request_logging
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +40,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
 
     from backend import cli, health
+    from backend.messaging import webhooks
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(webhooks.blueprint)
     cli.register(app)
     for dotted in app.config.get("UI_BLUEPRINTS", DEFAULT_UI_BLUEPRINTS):
         module, _, attr = dotted.partition(":")
@@ -62,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
     jwt.init_app(app)
     init_jwt(app)
     login_manager.init_app(app)
+    init_gateway(app)
     csrf.init_app(app)
     limiter.init_app(app)
     if app.config["REDIS_URL"]:
@@ -85,6 +89,7 @@ def _register_api(app: Flask) -> None:
     from backend.auth.api import blp as auth_blp
     from backend.caseload.api import blp as caseload_blp
     from backend.contacts.api import blp as contacts_blp
+    from backend.messaging.api import blp as messaging_blp
     from backend.patients.api import blp as patients_blp
     from backend.shifts.api import blp as shifts_blp
     from backend.tasks.api import blp as tasks_blp
@@ -94,7 +99,7 @@ def _register_api(app: Flask) -> None:
 
     api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
     for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp,
-                caseload_blp, shifts_blp, wellness_blp):
+                caseload_blp, shifts_blp, wellness_blp, messaging_blp):
         api.register_blueprint(blp)
 
     @app.get("/api/docs/static/<path:filename>")

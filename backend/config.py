@@ -51,6 +51,14 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "bridgeline"),
         "IDEMPOTENCY_KEY_TTL": timedelta(hours=24),
+        # SMS (Twilio). Without an account SID and token the console gateway is used.
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or None,
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_FROM_NUMBER": env.get("TWILIO_FROM_NUMBER") or None,
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+        "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", "https://api.twilio.com"),
+        "SMS_RATE_PER_SECOND": float(env.get("SMS_RATE_PER_SECOND", "1")),
+        "SMS_SEND_LEASE": timedelta(minutes=5),
         # OpenAPI
         "API_TITLE": "Bridgeline API",
         "API_VERSION": "v1",

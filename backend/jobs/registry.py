@@ -9,6 +9,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from backend.caseload.snapshots import write_daily_snapshots
+from backend.messaging.dispatch import dispatch_due
+from backend.messaging.reconcile import reconcile_unknown
 from backend.shifts.service import close_stale_shifts
 from backend.wellness.service import create_weekly_check_in_tasks
 
@@ -24,6 +26,9 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
+    # Several workers may dispatch at once: each text is claimed with SKIP LOCKED.
+    Job("dispatch_sms", dispatch_due, IntervalTrigger(seconds=2), singleton=False),
+    Job("reconcile_sms", reconcile_unknown, IntervalTrigger(minutes=1)),
     Job("close_stale_shifts", close_stale_shifts, IntervalTrigger(minutes=5)),
     Job("caseload_snapshots", write_daily_snapshots, CronTrigger(hour=23, minute=50, timezone="UTC")),
     Job("weekly_check_in_tasks", create_weekly_check_in_tasks,

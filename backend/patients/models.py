@@ -58,6 +58,8 @@ class Patient(TimestampMixin, db.Model):
     sms_consent_at: Mapped[datetime | None]
     sms_opted_out: Mapped[bool] = mapped_column(default=False)
     sms_opted_out_at: Mapped[datetime | None]
+    # Set when Twilio says the number cannot receive texts (21211, 21614).
+    phone_flagged_at: Mapped[datetime | None]
     status: Mapped[PatientStatus] = mapped_column(
         str_enum(PatientStatus, "patient_status"), default=PatientStatus.REFERRED
     )

@@ -13,6 +13,7 @@ from backend.caseload.locking import lock_coaches
 from backend.caseload.models import AssignmentMethod
 from backend.database import db, utcnow
 from backend.errors import ApiError
+from backend.messaging import service as messaging
 from backend.patients.access import get_patient_for, scope_patients
 from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientStatus
 from backend.users.models import Role, User
@@ -136,6 +137,12 @@ def update_patient(actor: User, patient_id: int, changes: dict, if_match: str | 
         _event(patient, actor, PatientEventKind.STATUS_CHANGED, {"from": str(old), "to": str(new)})
     if changes.get("sms_consent"):
         patient.sms_consent_at = now
+    if changes.get("sms_consent") is False:
+        messaging.cancel_pending(patient.id, "sms_consent_withdrawn")
+    if changes.get("status") in CLOSED_STATUSES:
+        messaging.cancel_pending(patient.id, "patient_closed")
+    if "phone" in changes:
+        patient.phone_flagged_at = None
     detail_fields = sorted(set(changes) - {"status"})
     if detail_fields:
         _event(patient, actor, PatientEventKind.DETAILS_UPDATED, {"fields": detail_fields})

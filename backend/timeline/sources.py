@@ -9,6 +9,8 @@ from marshmallow import Schema, fields
 from backend.common.schemas import UtcDateTime
 from backend.contacts.models import Contact
 from backend.contacts.schemas import ContactSchema
+from backend.messaging.models import Message
+from backend.messaging.schemas import MessageSchema
 from backend.patients.models import PatientEvent, PatientEventKind
 from backend.tasks.models import Task
 from backend.tasks.schemas import TaskSchema
@@ -40,4 +42,5 @@ SOURCES: tuple[TimelineSource, ...] = (
     TimelineSource("patient_event", PatientEvent, "occurred_at", PatientEventSchema()),
     TimelineSource("contact", Contact, "occurred_at", ContactSchema()),
     TimelineSource("task", Task, "created_at", TaskSchema(exclude=("overdue",))),
+    TimelineSource("message", Message, "scheduled_for", MessageSchema()),
 )

@@ -1,0 +1,1 @@
+"""SMS follow-ups: templates, plans, a durable outbox, the Twilio gateway, webhooks."""

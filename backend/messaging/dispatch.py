@@ -1,0 +1,200 @@
+"""The outbox worker: claim due texts, send each exactly once, record what Twilio said.
+
+A text is claimed (`sending`, with a lease) and committed before Twilio is
+called, so two workers never send it twice and a crash leaves it `unknown`
+for reconciliation (see reconcile.py), never for a blind resend.
+"""
+
+from __future__ import annotations
+
+import time
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from backend.database import db, utcnow
+from backend.messaging import service
+from backend.messaging.gateway import GatewayError, gateway
+from backend.messaging.models import PENDING, Message, MessageStatus
+from backend.patients.models import Patient, PatientStatus
+from backend.tasks.models import Task, TaskKind
+
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
+LOOP_LIMIT = 3
+LOOP_WINDOW = timedelta(hours=1)
+CLOSED = (PatientStatus.CLOSED, PatientStatus.DECLINED)
+STATUS_CALLBACK_PATH = "/webhooks/twilio/sms/status"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    to: str
+    body: str
+
+
+def quiet_until(now: datetime, timezone: str, start_hour: int, end_hour: int) -> datetime | None:
+    """When the patient's quiet hours end, if `now` falls inside them; None otherwise."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    inside = (local.hour >= start_hour or local.hour < end_hour) if start_hour > end_hour else (
+        start_hour <= local.hour < end_hour)
+    if not inside:
+        return None
+    opens = local.replace(hour=end_hour, minute=0, second=0, microsecond=0)
+    if opens <= local:
+        opens += timedelta(days=1)
+    return opens.astimezone(zoneinfo.ZoneInfo("UTC"))
+
+
+def _lock_for_claim(limit: int, now: datetime) -> list[Message]:
+    stmt = (sa.select(Message).where(Message.status.in_(PENDING), Message.scheduled_for <= now)
+            .order_by(Message.scheduled_for, Message.id).limit(limit))
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt.with_for_update(skip_locked=True, of=Message)))
+
+
+def _recent_identical(patient_id: int, body: str, now: datetime) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(
+        Message.patient_id == patient_id, Message.body == body, Message.created_at >= now - LOOP_WINDOW,
+        Message.status.in_((MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED,
+                            MessageStatus.UNKNOWN)))) or 0
+
+
+def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
+    """In one short transaction: settle what must not go out, defer quiet hours, claim the rest."""
+    now = now or utcnow()
+    lease = current_app.config["SMS_SEND_LEASE"]
+    messages = _lock_for_claim(limit, now)
+    patients = {p.id: p for p in db.session.scalars(
+        sa.select(Patient).where(Patient.id.in_({m.patient_id for m in messages if m.patient_id})))}
+    claimed = []
+    for message in messages:
+        patient = patients.get(message.patient_id)
+        refusal = _refusal(message, patient, now)
+        if refusal is not None:
+            message.status, message.reason = refusal
+            continue
+        policy = service.messaging_policy(patient.program_id)
+        opens = quiet_until(now, patient.timezone, policy.quiet_start_hour, policy.quiet_end_hour)
+        if opens is not None:
+            message.scheduled_for, message.reason = opens, "quiet_hours"
+            continue
+        if _recent_identical(patient.id, message.body, now) >= LOOP_LIMIT:
+            message.status, message.reason = MessageStatus.BLOCKED, "loop_guard: same text sent 3 times this hour"
+            continue
+        message.status, message.reason = MessageStatus.SENDING, None
+        message.attempts += 1
+        message.to_number = patient.phone
+        message.sending_started_at, message.lease_until = now, now + lease
+        claimed.append(Claimed(message.id, patient.phone, message.body))
+    db.session.commit()
+    return claimed
+
+
+def _refusal(message: Message, patient: Patient | None, now: datetime) -> tuple[MessageStatus, str] | None:
+    if message.expires_at is not None and message.expires_at <= now:
+        return MessageStatus.EXPIRED, "not sent before it expired"
+    if patient is None:
+        return MessageStatus.CANCELLED, "no patient"
+    if patient.sms_opted_out:
+        return MessageStatus.CANCELLED, "sms_opted_out"
+    if patient.status in CLOSED:
+        return MessageStatus.CANCELLED, "patient_closed"
+    if not patient.sms_consent:
+        return MessageStatus.BLOCKED, "sms_consent_missing"
+    if not patient.phone:
+        return MessageStatus.BLOCKED, "phone_missing"
+    return None
+
+
+def send_claimed(item: Claimed) -> MessageStatus:
+    """Call Twilio for one claimed text, then record the answer in its own short transaction."""
+    callback = current_app.config["PUBLIC_BASE_URL"] + STATUS_CALLBACK_PATH
+    try:
+        result = gateway().send(item.to, item.body, status_callback=callback)
+    except GatewayError as exc:
+        return _record_failure(item.id, exc)
+    message = db.session.get(Message, item.id, with_for_update=True, populate_existing=True)
+    if message.status == MessageStatus.SENDING:
+        message.status, message.twilio_sid, message.sent_at = MessageStatus.SENT, result.sid, utcnow()
+        message.lease_until = None
+    db.session.commit()
+    return message.status
+
+
+def _record_failure(message_id: int, exc: GatewayError) -> MessageStatus:
+    message = db.session.get(Message, message_id, with_for_update=True, populate_existing=True)
+    now = utcnow()
+    message.error_code, message.lease_until = exc.code, None
+    transient = exc.status is None or exc.status == 429 or exc.status >= 500
+    if transient and message.attempts <= len(RETRY_DELAYS):
+        delay = RETRY_DELAYS[message.attempts - 1]
+        if exc.retry_after:
+            delay = max(delay, timedelta(seconds=exc.retry_after))
+        message.status, message.scheduled_for = MessageStatus.QUEUED, now + delay
+        message.reason = f"retry {message.attempts} after {'429' if exc.status == 429 else 'server error'}"
+    elif exc.code == 30003 and message.attempts < 2:
+        message.status, message.scheduled_for, message.reason = MessageStatus.QUEUED, now + RETRY_DELAYS[0], \
+            "retry once: handset unreachable"
+    else:
+        message.status = MessageStatus.FAILED
+        message.reason = _failure_reason(message, exc)
+    db.session.commit()
+    return message.status
+
+
+def _failure_reason(message: Message, exc: GatewayError) -> str:
+    patient = db.session.get(Patient, message.patient_id)
+    if exc.code == 21610 and patient is not None:
+        service.opt_out([patient], via="twilio_21610")
+        return "sms_opted_out"
+    if exc.code in (21211, 21614) and patient is not None:
+        flag_phone(patient)
+        return "invalid_phone"
+    if exc.status in (429,) or exc.status is None or (exc.status or 0) >= 500:
+        return "gave up after retries"
+    return f"twilio error {exc.code}" if exc.code else f"http {exc.status}"
+
+
+def flag_phone(patient: Patient) -> None:
+    """Twilio says the number cannot get texts: mark it and ask the coach to check it."""
+    patient.phone_flagged_at = utcnow()
+    assignee = patient.coach_id
+    if assignee is None:
+        return
+    open_task = db.session.scalar(sa.select(Task.id).where(
+        Task.patient_id == patient.id, Task.kind == TaskKind.CHECK_PHONE_NUMBER, Task.status == "open"))
+    if open_task is None:
+        db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=assignee,
+                            kind=TaskKind.CHECK_PHONE_NUMBER, due_at=utcnow() + timedelta(hours=24),
+                            title="Texts to this patient's number fail: check the number"))
+
+
+def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int]:
+    """Claim and send due texts until none are left or the time budget is spent, at SMS_RATE_PER_SECOND."""
+    rate = current_app.config["SMS_RATE_PER_SECOND"]
+    interval = 1 / rate if rate and rate > 0 else 0.0
+    size = batch if not interval else max(1, min(batch, int(rate * 10)))
+    started = time.monotonic()
+    counts: dict[str, int] = {}
+    next_send = started
+    while time.monotonic() - started < budget_seconds:
+        claimed = claim_due(size)
+        if not claimed:
+            break
+        for item in claimed:
+            wait = next_send - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            status = send_claimed(item)
+            counts[str(status)] = counts.get(str(status), 0) + 1
+            next_send = max(next_send + interval, time.monotonic()) if interval else next_send
+    return counts

@@ -1,0 +1,147 @@
+"""The only door to Twilio: send SMS, look up sent messages, check webhook signatures, write TwiML.
+
+Without credentials a console gateway stands in: it logs a redacted line and
+reports the message sent, so the product runs with no account.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from flask import Flask, current_app
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+log = logging.getLogger("bridgeline.sms")
+TWILIO_API = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sid: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    sid: str
+    body: str
+    status: str
+    sent_at: datetime | None
+
+
+class GatewayError(Exception):
+    """Twilio refused or failed: the HTTP status, Twilio's error code, and Retry-After if any."""
+
+    def __init__(self, status: int | None, code: int | None, message: str = "", retry_after: int | None = None):
+        super().__init__(message or f"SMS gateway error {status} {code}")
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+def redact(number: str | None) -> str:
+    """A phone number as logs may show it: the last two digits only."""
+    return f"***{number[-2:]}" if number else "-"
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Sends every SDK request to TWILIO_API_BASE_URL instead of api.twilio.com (a local fake in tests)."""
+
+    def __init__(self, base_url: str, timeout: float = 10):
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
+                allow_redirects=False):
+        if url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API):]
+        return super().request(method, url, params=params, data=data, headers=headers, auth=auth,
+                               timeout=timeout, allow_redirects=allow_redirects)
+
+
+class TwilioGateway:
+    """The official SDK; every call is one HTTP request to Twilio (or TWILIO_API_BASE_URL)."""
+
+    name = "twilio"
+
+    def __init__(self, config: dict):
+        base = config.get("TWILIO_API_BASE_URL") or TWILIO_API
+        http_client = None if base.rstrip("/") == TWILIO_API else BaseUrlHttpClient(base)
+        self.client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http_client)
+        self.from_number = config.get("TWILIO_FROM_NUMBER")
+        self.messaging_service_sid = config.get("TWILIO_MESSAGING_SERVICE_SID")
+
+    def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
+        sender = ({"messaging_service_sid": self.messaging_service_sid} if self.messaging_service_sid
+                  else {"from_": self.from_number})
+        try:
+            message = self.client.messages.create(to=to, body=body, status_callback=status_callback, **sender)
+        except TwilioRestException as exc:
+            raise GatewayError(exc.status, exc.code, exc.msg, _retry_after(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - network failures are retried like a 5xx
+            raise GatewayError(None, None, type(exc).__name__) from exc
+        return SendResult(message.sid, str(message.status))
+
+    def find_sent(self, to: str, since: datetime, until: datetime) -> list[SentRecord]:
+        """Messages Twilio has to this number sent in the window (for crash reconciliation)."""
+        try:
+            found = self.client.messages.list(to=to, date_sent_after=since, date_sent_before=until, limit=100)
+        except TwilioRestException as exc:
+            raise GatewayError(exc.status, exc.code, exc.msg) from exc
+        return [SentRecord(m.sid, m.body or "", str(m.status), m.date_sent or m.date_created) for m in found]
+
+
+def _retry_after(exc: TwilioRestException) -> int | None:
+    details = getattr(exc, "details", None) or {}
+    value = details.get("retry_after") if isinstance(details, dict) else None
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+
+class ConsoleGateway:
+    """No Twilio account: log a redacted line, report the message sent."""
+
+    name = "console"
+
+    def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
+        sid = "SMconsole" + secrets.token_hex(12)
+        log.info("console sms sid=%s to=%s chars=%d", sid, redact(to), len(body))
+        return SendResult(sid, "sent")
+
+    def find_sent(self, to: str, since: datetime, until: datetime) -> list[SentRecord]:
+        return []
+
+
+def init_gateway(app: Flask) -> None:
+    """Choose the gateway from the configuration."""
+    config = app.config
+    if config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"):
+        app.extensions["sms_gateway"] = TwilioGateway(config)
+    else:
+        app.extensions["sms_gateway"] = ConsoleGateway()
+
+
+def gateway():
+    """The app's SMS gateway."""
+    return current_app.extensions["sms_gateway"]
+
+
+def signature_is_valid(url: str, params: dict, signature: str | None) -> bool:
+    """Check X-Twilio-Signature with Twilio's own validator (no token configured: nothing is valid)."""
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    if not token or not signature:
+        return False
+    return RequestValidator(token).validate(url, params, signature)
+
+
+def twiml(reply: str | None = None) -> str:
+    """A TwiML messaging response: empty, or one reply message."""
+    if reply is None:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(reply)}</Message></Response>'

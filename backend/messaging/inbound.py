@@ -1,0 +1,105 @@
+"""What patients send us: keywords (STOP, START, HELP), replies for the coach, and delivery receipts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from backend.audit import service as audit
+from backend.database import db, utcnow
+from backend.messaging import service
+from backend.messaging.models import PROGRESS, Message, MessageDirection, MessageStatus
+from backend.messaging.templates import render
+from backend.patients.models import Patient, PatientStatus
+from backend.programs.models import Program
+from backend.tasks.models import Task, TaskKind, TaskStatus
+from backend.users.models import Role, User
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "PARAR", "ALTO", "BAJA"}
+START_WORDS = {"START", "YES", "UNSTOP"}
+HELP_WORDS = {"HELP", "INFO", "AYUDA"}
+CALLBACK_STATUSES = {s.value: s for s in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
+                                          MessageStatus.FAILED)}
+
+
+def _keyword(body: str) -> str:
+    words = body.strip().split()
+    return words[0].strip(".!¡?¿,").upper() if len(words) == 1 else ""
+
+
+def _program_for(to_number: str) -> Program | None:
+    return (db.session.scalar(sa.select(Program).where(Program.phone == to_number))
+            or db.session.scalar(sa.select(Program).order_by(Program.id)))
+
+
+def handle_inbound(from_number: str, to_number: str, body: str, sid: str | None) -> str | None:
+    """Apply a keyword or store the reply for the coach; returns the text to answer with, if any."""
+    if sid and db.session.scalar(sa.select(Message.id).where(Message.twilio_sid == sid)):
+        return None  # Twilio retried the webhook: already handled
+    patients = list(db.session.scalars(
+        sa.select(Patient).where(Patient.phone == from_number).order_by(Patient.updated_at.desc())))
+    keyword = _keyword(body)
+    if keyword in STOP_WORDS:
+        service.opt_out(patients, via="keyword")
+        db.session.commit()
+        return None  # Twilio's own opt-out confirmation answers the patient
+    if keyword in START_WORDS:
+        service.opt_in(patients)
+        db.session.commit()
+        return None
+    program = db.session.get(Program, patients[0].program_id) if patients else _program_for(to_number)
+    if keyword in HELP_WORDS:
+        language = patients[0].language if patients else "en"
+        return render("help_reply", language, {"program_name": service.sender_name(program),
+                                               "program_phone": service.display_phone(program.phone)})
+    patient = next((p for p in patients if p.status not in (PatientStatus.CLOSED, PatientStatus.DECLINED)),
+                   patients[0] if patients else None)
+    _store_reply(patient, program, from_number, to_number, body, sid)
+    db.session.commit()
+    return None
+
+
+def _store_reply(patient: Patient | None, program: Program, from_number: str, to_number: str, body: str,
+                 sid: str | None) -> None:
+    now = utcnow()
+    message = Message(program_id=program.id, patient_id=patient.id if patient else None,
+                      direction=MessageDirection.INBOUND, from_number=from_number, to_number=to_number, body=body,
+                      scheduled_for=now, sent_at=now, status=MessageStatus.RECEIVED, twilio_sid=sid)
+    db.session.add(message)
+    db.session.flush()
+    assignee = patient.coach_id if patient and patient.coach_id else _least_busy_supervisor(program.id)
+    if assignee is not None:
+        title = "Text reply from your patient" if patient and patient.coach_id else (
+            "Text from a patient without a coach" if patient else "Text from an unknown number")
+        db.session.add(Task(program_id=program.id, patient_id=patient.id if patient else None, assignee_id=assignee,
+                            kind=TaskKind.CALL_BACK, title=title, due_at=now + timedelta(hours=4)))
+    audit.record("receive", "message", actor=None, patient_id=patient.id if patient else None,
+                 resource_id=message.id)
+
+
+def _least_busy_supervisor(program_id: int) -> int | None:
+    open_tasks = (sa.select(sa.func.count()).where(Task.assignee_id == User.id, Task.status == TaskStatus.OPEN)
+                  .scalar_subquery())
+    return db.session.scalar(sa.select(User.id).where(
+        User.program_id == program_id, User.role == Role.SUPERVISOR, User.active.is_(True))
+        .order_by(open_tasks, User.id).limit(1))
+
+
+def apply_status_callback(sid: str, status: str, error_code: int | None) -> bool:
+    """Record Twilio's delivery news; idempotent, never backwards, unknown SIDs change nothing."""
+    new = CALLBACK_STATUSES.get(status)
+    message = db.session.scalar(sa.select(Message).where(Message.twilio_sid == sid).with_for_update())
+    if message is None or new is None:
+        return False
+    if PROGRESS.get(new, 0) <= PROGRESS.get(message.status, 0):
+        return False
+    message.status = new
+    if error_code:
+        message.error_code = error_code
+        message.reason = f"carrier error {error_code}"
+    if new == MessageStatus.UNDELIVERED and error_code == 30003 and message.attempts < 2:
+        message.status, message.reason = MessageStatus.QUEUED, "retry once: handset unreachable"
+        message.twilio_sid, message.scheduled_for = None, utcnow() + timedelta(minutes=1)
+    db.session.commit()
+    return True

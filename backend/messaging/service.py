@@ -1,0 +1,166 @@
+"""Messaging rules: who may be texted, scheduling, follow-up plans, cancelling, opting out and in."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import phonenumbers
+import sqlalchemy as sa
+
+from backend.audit import service as audit
+from backend.database import db, utcnow
+from backend.errors import ApiError, field_error, not_found
+from backend.messaging.models import PENDING, Message, MessageDirection, MessageStatus, MessagingPolicy
+from backend.messaging.plans import PLANS
+from backend.messaging.templates import TEMPLATES, render, sensitive_terms_in
+from backend.patients.access import get_patient_for
+from backend.patients.models import Patient
+from backend.programs.models import Program
+from backend.users.models import User
+
+POLICY_DEFAULTS = {"quiet_start_hour": 21, "quiet_end_hour": 8, "follow_up_expiry_hours": 12}
+
+
+def messaging_policy(program_id: int) -> MessagingPolicy:
+    """The programme's messaging policy, or the defaults."""
+    return db.session.get(MessagingPolicy, program_id) or MessagingPolicy(program_id=program_id, **POLICY_DEFAULTS)
+
+
+def display_phone(number: str | None) -> str:
+    if not number:
+        return ""
+    return phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def sender_name(program: Program) -> str:
+    """The programme's name for HELP replies, unless it would reveal treatment on a lock screen."""
+    policy = messaging_policy(program.id)
+    if policy.sms_display_name:
+        return policy.sms_display_name
+    return "Your care team" if sensitive_terms_in(program.name) else program.name
+
+
+def template_variables(patient: Patient) -> dict[str, str]:
+    program = db.session.get(Program, patient.program_id)
+    coach = db.session.get(User, patient.coach_id) if patient.coach_id else None
+    return {"first_name": patient.preferred_name or patient.first_name,
+            "coach_name": coach.full_name.split()[0] if coach else "your coach",
+            "program_phone": display_phone(program.phone), "program_name": sender_name(program)}
+
+
+def check_can_text(patient: Patient) -> None:
+    """409 with a machine code when the patient must not be texted."""
+    if patient.sms_opted_out:
+        raise ApiError(409, "sms_opted_out", "The patient opted out of text messages (STOP).")
+    if not patient.sms_consent:
+        raise ApiError(409, "sms_consent_missing", "The patient has not agreed to text messages.")
+    if not patient.phone:
+        raise ApiError(409, "phone_missing", "The patient has no phone number.")
+
+
+def schedule_message(actor: User, patient_id: int, data: dict) -> Message:
+    """Queue a text (free text or a template) for now or later, after consent and privacy checks."""
+    patient = get_patient_for(actor, patient_id)
+    check_can_text(patient)
+    key = data.get("template_key")
+    if key:
+        body = render(key, patient.language, template_variables(patient))
+    else:
+        body = data["body"].strip()
+        terms = sensitive_terms_in(body)
+        if terms and not data.get("confirm_sensitive"):
+            raise ApiError(422, "sensitive_content",
+                           "This text could reveal treatment on a lock screen. Rephrase it, or confirm to send.",
+                           errors={"body": [f"Contains: {', '.join(terms)}"]})
+    now = utcnow()
+    send_at = data.get("send_at") or now
+    expires_at = data.get("expires_at")
+    if expires_at is not None and expires_at <= send_at:
+        raise field_error("expires_at", "Must be after the time the message is sent.")
+    message = Message(program_id=patient.program_id, patient_id=patient.id, direction=MessageDirection.OUTBOUND,
+                      body=body, template_key=key, scheduled_for=max(send_at, now), expires_at=expires_at,
+                      status=MessageStatus.SCHEDULED if send_at > now else MessageStatus.QUEUED,
+                      created_by_id=actor.id)
+    db.session.add(message)
+    db.session.flush()
+    audit.record("create", "message", actor=actor, patient_id=patient.id, resource_id=message.id)
+    return message
+
+
+def list_messages(actor: User, patient_id: int) -> sa.Select:
+    """The patient's texts in and out, newest first; the read is audited."""
+    patient = get_patient_for(actor, patient_id)
+    audit.record("list", "message", actor=actor, patient_id=patient.id)
+    return (sa.select(Message).where(Message.patient_id == patient.id)
+            .order_by(Message.scheduled_for.desc(), Message.id.desc()))
+
+
+def cancel_message(actor: User, message_id: int) -> Message:
+    """Cancel a text that has not gone out yet."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.patient_id is None:
+        raise not_found("message")
+    get_patient_for(actor, message.patient_id)  # 404 outside the caller's scope
+    if message.status not in PENDING:
+        raise ApiError(409, "not_cancellable", f"The message is already {message.status}.")
+    message.status = MessageStatus.CANCELLED
+    message.reason = "cancelled_by_staff"
+    audit.record("cancel", "message", actor=actor, patient_id=message.patient_id, resource_id=message.id)
+    return message
+
+
+def schedule_follow_ups(actor: User, patient_id: int, plan_key: str, anchor_at: datetime) -> list[Message]:
+    """Schedule a plan's texts from the anchor; a new anchor cancels the plan's pending texts first."""
+    plan = PLANS.get(plan_key)
+    if plan is None:
+        raise field_error("plan_key", "Unknown follow-up plan.")
+    patient = get_patient_for(actor, patient_id, for_update=True)
+    check_can_text(patient)
+    cancel_pending(patient.id, "rescheduled", plan_key=plan_key)
+    expiry = timedelta(hours=messaging_policy(patient.program_id).follow_up_expiry_hours)
+    variables = template_variables(patient)
+    now = utcnow()
+    messages = [
+        Message(program_id=patient.program_id, patient_id=patient.id, direction=MessageDirection.OUTBOUND,
+                body=render(step.template_key, patient.language, variables), template_key=step.template_key,
+                plan_key=plan.key, plan_anchor_at=anchor_at, scheduled_for=due, expires_at=due + expiry,
+                status=MessageStatus.SCHEDULED, created_by_id=actor.id)
+        for step, due in plan.schedule(anchor_at, patient.timezone) if due + expiry > now
+    ]
+    db.session.add_all(messages)
+    db.session.flush()
+    audit.record("schedule", "follow_up_plan", actor=actor, patient_id=patient.id,
+                 details={"plan_key": plan.key, "messages": len(messages)})
+    return messages
+
+
+def cancel_pending(patient_id: int, reason: str, plan_key: str | None = None) -> int:
+    """Cancel the patient's texts that have not gone out; the reason is shown on each."""
+    stmt = (sa.update(Message).where(Message.patient_id == patient_id, Message.status.in_(PENDING))
+            .values(status=MessageStatus.CANCELLED, reason=reason, updated_at=utcnow()))
+    if plan_key is not None:
+        stmt = stmt.where(Message.plan_key == plan_key)
+    return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+
+
+def opt_out(patients: list[Patient], via: str) -> None:
+    """STOP (or Twilio's 21610): no more texts, and nothing pending goes out."""
+    now = utcnow()
+    for patient in patients:
+        if not patient.sms_opted_out:
+            patient.sms_opted_out = True
+            patient.sms_opted_out_at = now
+        cancel_pending(patient.id, "sms_opted_out")
+        audit.record("opt_out", "sms", actor=None, patient_id=patient.id, details={"via": via})
+
+
+def opt_in(patients: list[Patient]) -> None:
+    """START / UNSTOP / YES: texts may go out again."""
+    for patient in patients:
+        patient.sms_opted_out = False
+        patient.sms_opted_out_at = None
+        audit.record("opt_in", "sms", actor=None, patient_id=patient.id)
+
+
+def template_catalogue() -> dict:
+    return {key: sorted(texts) for key, texts in TEMPLATES.items()}

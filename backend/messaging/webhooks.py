@@ -1,0 +1,38 @@
+"""Twilio webhooks: inbound texts and delivery receipts, each checked against X-Twilio-Signature."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from backend.errors import ApiError
+from backend.messaging import inbound
+from backend.messaging.gateway import signature_is_valid, twiml
+
+blueprint = Blueprint("twilio_webhooks", __name__, url_prefix="/webhooks/twilio")
+
+
+@blueprint.before_request
+def _check_signature():
+    url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
+    if not signature_is_valid(url, request.form.to_dict(), request.headers.get("X-Twilio-Signature")):
+        raise ApiError(403, "invalid_signature", "The request is not signed by Twilio.")
+
+
+@blueprint.post("/sms")
+def inbound_sms():
+    """A patient's text: keywords act at once; anything else reaches their coach."""
+    form = request.form
+    reply = inbound.handle_inbound(form.get("From", ""), form.get("To", ""), form.get("Body", ""),
+                                   form.get("MessageSid") or form.get("SmsSid"))
+    return Response(twiml(reply), mimetype="text/xml")
+
+
+@blueprint.post("/sms/status")
+def delivery_status():
+    """A delivery receipt for one of our texts."""
+    form = request.form
+    code = form.get("ErrorCode")
+    inbound.apply_status_callback(form.get("MessageSid") or form.get("SmsSid", ""),
+                                  form.get("MessageStatus") or form.get("SmsStatus", ""),
+                                  int(code) if code and code.isdigit() else None)
+    return Response(twiml(), mimetype="text/xml")
