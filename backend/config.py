@@ -58,7 +58,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", "https://api.twilio.com"),
         "SMS_RATE_PER_SECOND": float(env.get("SMS_RATE_PER_SECOND", "1")),
-        "SMS_SEND_LEASE": timedelta(minutes=5),
+        "SMS_SEND_LEASE": timedelta(seconds=int(env.get("SMS_SEND_LEASE_SECONDS", "300"))),
         # OpenAPI
         "API_TITLE": "Bridgeline API",
         "API_VERSION": "v1",

@@ -61,11 +61,18 @@ def _lock_for_claim(limit: int, now: datetime) -> list[Message]:
     return list(db.session.scalars(stmt.with_for_update(skip_locked=True, of=Message)))
 
 
-def _recent_identical(patient_id: int, body: str, now: datetime) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(
-        Message.patient_id == patient_id, Message.body == body, Message.created_at >= now - LOOP_WINDOW,
-        Message.status.in_((MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED,
-                            MessageStatus.UNKNOWN)))) or 0
+def _recent_identical(messages: list[Message], now: datetime) -> dict[tuple[int, str], int]:
+    """How many times each (patient, body) of the batch went out in the last hour, in one query."""
+    if not messages:
+        return {}
+    rows = db.session.execute(
+        sa.select(Message.patient_id, Message.body, sa.func.count()).where(
+            Message.patient_id.in_({m.patient_id for m in messages}), Message.body.in_({m.body for m in messages}),
+            Message.created_at >= now - LOOP_WINDOW,
+            Message.status.in_((MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED,
+                                MessageStatus.UNKNOWN)))
+        .group_by(Message.patient_id, Message.body)).all()
+    return {(patient_id, body): count for patient_id, body, count in rows}
 
 
 def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
@@ -75,6 +82,8 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
     messages = _lock_for_claim(limit, now)
     patients = {p.id: p for p in db.session.scalars(
         sa.select(Patient).where(Patient.id.in_({m.patient_id for m in messages if m.patient_id})))}
+    recent = _recent_identical(messages, now)
+    policies: dict[int, object] = {}
     claimed = []
     for message in messages:
         patient = patients.get(message.patient_id)
@@ -82,14 +91,17 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
         if refusal is not None:
             message.status, message.reason = refusal
             continue
-        policy = service.messaging_policy(patient.program_id)
+        policy = policies.get(patient.program_id) or policies.setdefault(
+            patient.program_id, service.messaging_policy(patient.program_id))
         opens = quiet_until(now, patient.timezone, policy.quiet_start_hour, policy.quiet_end_hour)
         if opens is not None:
             message.scheduled_for, message.reason = opens, "quiet_hours"
             continue
-        if _recent_identical(patient.id, message.body, now) >= LOOP_LIMIT:
+        key = (patient.id, message.body)
+        if recent.get(key, 0) >= LOOP_LIMIT:
             message.status, message.reason = MessageStatus.BLOCKED, "loop_guard: same text sent 3 times this hour"
             continue
+        recent[key] = recent.get(key, 0) + 1
         message.status, message.reason = MessageStatus.SENDING, None
         message.attempts += 1
         message.to_number = patient.phone

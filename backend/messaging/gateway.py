@@ -57,6 +57,8 @@ class BaseUrlHttpClient(TwilioHttpClient):
     def __init__(self, base_url: str, timeout: float = 10):
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
+        if self.session is not None:
+            self.session.trust_env = False  # a local endpoint: never through an HTTP(S)_PROXY
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False):
@@ -93,9 +95,11 @@ class TwilioGateway:
         """Messages Twilio has to this number sent in the window (for crash reconciliation)."""
         try:
             found = self.client.messages.list(to=to, date_sent_after=since, date_sent_before=until, limit=100)
-        except TwilioRestException as exc:
-            raise GatewayError(exc.status, exc.code, exc.msg) from exc
-        return [SentRecord(m.sid, m.body or "", str(m.status), m.date_sent or m.date_created) for m in found]
+        except Exception as exc:  # noqa: BLE001 - the SDK raises a bare TwilioException for list pages
+            raise GatewayError(getattr(exc, "status", None), getattr(exc, "code", None), type(exc).__name__) from exc
+        # Twilio filters by day; keep only what falls inside the window.
+        records = [SentRecord(m.sid, m.body or "", str(m.status), m.date_sent or m.date_created) for m in found]
+        return [r for r in records if r.sent_at is None or since <= r.sent_at <= until]
 
 
 def _retry_after(exc: TwilioRestException) -> int | None:

@@ -1,0 +1,57 @@
+"""Messaging fixtures: the app talks to the fake Twilio server through the real SDK."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from backend import create_app
+from backend.database import db
+from tests.conftest import app_config
+from tests.support.fake_twilio import FakeTwilio
+
+FROM_NUMBER = "+13125550100"
+
+
+@pytest.fixture(scope="session")
+def fake_twilio_server():
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio(fake_twilio_server) -> FakeTwilio:
+    fake_twilio_server.reset()
+    fake_twilio_server.latency = 0
+    return fake_twilio_server
+
+
+def twilio_config(database_url: str, twilio: FakeTwilio, **extra) -> dict:
+    return app_config(database_url, TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
+                      TWILIO_API_BASE_URL=twilio.base_url, TWILIO_FROM_NUMBER=FROM_NUMBER,
+                      SMS_RATE_PER_SECOND=0, **extra)
+
+
+@pytest.fixture
+def app(database_url, twilio):
+    """Every messaging test's app sends through the real twilio SDK to the fake server."""
+    from tests.conftest import flush_test_redis
+
+    flush_test_redis()
+    app = create_app(twilio_config(database_url, twilio))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def via_client(client):
+    """Deliver the fake's signed webhooks through the Flask test client."""
+
+    def post(url, data, headers):
+        return client.post(urlsplit(url).path, data=data, headers=headers)
+
+    return post

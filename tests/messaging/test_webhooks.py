@@ -1,0 +1,135 @@
+"""Twilio webhooks: signatures, keywords, replies for the coach, delivery receipts."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from backend.database import db, utcnow
+from backend.messaging.models import Message, MessageDirection, MessageStatus
+from backend.patients.models import Patient
+from backend.tasks.models import Task
+from tests.messaging.conftest import FROM_NUMBER
+from tests.messaging.test_dispatch import load, queue, run
+
+INBOUND_URL = "http://localhost/webhooks/twilio/sms"
+STATUS_URL = "http://localhost/webhooks/twilio/sms/status"
+
+
+def patient_row(app, patient_id) -> Patient:
+    with app.app_context():
+        return db.session.get(Patient, patient_id)
+
+
+def all_messages(app) -> list[Message]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Message)))
+
+
+def test_forged_or_missing_signature_is_403_and_records_nothing(app, client, twilio, via_client, factory, coach):
+    patient = factory.patient(coach)
+    status, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "hello", auth_token="wrong-token",
+                                  post=via_client)
+    assert status == 403 and '"invalid_signature"' in body
+    assert client.post("/webhooks/twilio/sms", data={"From": patient.phone, "Body": "hi"}).status_code == 403
+    assert all_messages(app) == []
+
+
+def test_stop_opts_out_and_cancels_pending(app, twilio, via_client, factory, coach):
+    patient = factory.patient(coach)
+    pending = queue(app, patient, status=MessageStatus.SCHEDULED, scheduled_for=utcnow())
+    status, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, " Stop ", post=via_client)
+    assert status == 200 and "<Response></Response>" in body
+    assert patient_row(app, patient.id).sms_opted_out is True
+    assert load(app, pending).status == "cancelled" and load(app, pending).reason == "sms_opted_out"
+    run(app, __import__("backend.messaging.dispatch", fromlist=["dispatch_due"]).dispatch_due)
+    assert twilio.requests == []
+
+
+def test_spanish_keyword_and_start(app, twilio, via_client, factory, coach):
+    patient = factory.patient(coach, language="es")
+    twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "ALTO", post=via_client)
+    assert patient_row(app, patient.id).sms_opted_out is True
+    twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "start", post=via_client)
+    assert patient_row(app, patient.id).sms_opted_out is False
+
+
+def test_help_answers_with_the_programme_name_and_phone(twilio, via_client, factory, coach):
+    patient = factory.patient(coach)
+    status, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "help", post=via_client)
+    assert status == 200 and "<Message>Test Programme: reply to reach your coach" in body
+    assert "(312) 555-0100" in body
+
+
+def test_help_never_names_a_programme_that_reveals_treatment(app, twilio, via_client, factory):
+    program = factory.program("Northside Recovery Program")
+    coach = factory.user("coach", program)
+    patient = factory.patient(coach)
+    _, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "HELP", post=via_client)
+    assert "Recovery" not in body and "Your care team" in body
+
+
+def test_a_sentence_with_stop_is_a_message_for_the_coach(app, twilio, via_client, factory, coach):
+    patient = factory.patient(coach)
+    twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "stop please, I'm at work", post=via_client)
+    assert patient_row(app, patient.id).sms_opted_out is False
+    (message,) = all_messages(app)
+    assert message.direction == MessageDirection.INBOUND and message.patient_id == patient.id
+    with app.app_context():
+        task = db.session.scalar(sa.select(Task).where(Task.patient_id == patient.id))
+    assert task.assignee_id == coach.id and "reply" in task.title
+
+
+def test_reply_shows_in_the_timeline(coach_api, twilio, via_client, factory, coach):
+    patient = factory.patient(coach)
+    twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "Thanks, doing ok", post=via_client)
+    entries = coach_api.get(f"/api/v1/patients/{patient.id}/timeline?kind=message").json
+    assert [(e["data"]["direction"], e["data"]["body"]) for e in entries] == [("inbound", "Thanks, doing ok")]
+
+
+def test_unknown_number_goes_to_a_supervisor(app, twilio, via_client, supervisor):
+    twilio.inbound(INBOUND_URL, "+17735550188", FROM_NUMBER, "who is this?", post=via_client)
+    (message,) = all_messages(app)
+    assert message.patient_id is None
+    with app.app_context():
+        task = db.session.scalar(sa.select(Task))
+    assert task.assignee_id == supervisor.id and task.title == "Text from an unknown number"
+
+
+def test_twilio_retrying_a_webhook_stores_the_reply_once(app, twilio, via_client, factory, coach):
+    patient = factory.patient(coach)
+    for _ in range(2):
+        twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "hi", post=via_client, message_sid="SM" + "a" * 32)
+    assert len(all_messages(app)) == 1
+
+
+def test_status_callbacks_are_monotonic_and_idempotent(app, twilio, via_client, factory, coach):
+    from backend.messaging.dispatch import dispatch_due
+
+    patient = factory.patient(coach)
+    mid = queue(app, patient)
+    run(app, dispatch_due)
+    sid = load(app, mid).twilio_sid
+    assert twilio.send_status_callback(sid, "delivered", url=STATUS_URL, post=via_client)[0] == 200
+    assert load(app, mid).status == "delivered"
+    twilio.send_status_callback(sid, "sent", url=STATUS_URL, post=via_client)  # late and out of order
+    twilio.send_status_callback(sid, "delivered", url=STATUS_URL, post=via_client)  # repeated
+    assert load(app, mid).status == "delivered"
+
+
+def test_unknown_sid_answers_200_and_changes_nothing(app, client, twilio, via_client):
+    params = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "delivered"}
+    response = client.post("/webhooks/twilio/sms/status", data=params,
+                           headers={"X-Twilio-Signature": twilio.sign(STATUS_URL, params)})
+    assert response.status_code == 200 and all_messages(app) == []
+
+
+def test_undelivered_30003_is_retried_once(app, twilio, via_client, factory, coach):
+    from backend.messaging.dispatch import dispatch_due
+
+    patient = factory.patient(coach)
+    mid = queue(app, patient)
+    run(app, dispatch_due)
+    twilio.send_status_callback(load(app, mid).twilio_sid, "undelivered", url=STATUS_URL, error_code=30003,
+                                post=via_client)
+    message = load(app, mid)
+    assert message.status == "queued" and message.reason == "retry once: handset unreachable"

@@ -1,0 +1,108 @@
+"""Several workers, and a worker killed mid-batch: every text reaches Twilio exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from backend import create_app
+from backend.database import db, utcnow
+from backend.messaging.dispatch import dispatch_due
+from backend.messaging.models import Message, MessageDirection, MessageStatus
+from backend.messaging.reconcile import reconcile_unknown
+from tests.messaging.conftest import FROM_NUMBER, twilio_config
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def queue_many(app, patients, count: int) -> None:
+    with app.app_context():
+        due = utcnow() - timedelta(seconds=5)
+        db.session.add_all([
+            Message(program_id=patients[n % len(patients)].program_id, patient_id=patients[n % len(patients)].id,
+                    direction=MessageDirection.OUTBOUND, body=f"Check-in number {n}", scheduled_for=due,
+                    status=MessageStatus.QUEUED)
+            for n in range(count)])
+        db.session.commit()
+
+
+def statuses(app) -> Counter:
+    with app.app_context():
+        return Counter(dict(db.session.execute(
+            sa.select(Message.status, sa.func.count()).group_by(Message.status)).all()))
+
+
+def creates_per_body(twilio) -> Counter:
+    return Counter(r.form["Body"] for r in twilio.requests if r.is_create)
+
+
+def test_two_workers_send_2000_texts_exactly_once(app, database_url, twilio, factory, coach):
+    patients = factory.patients(coach, 20, sms_consent=True)
+    queue_many(app, patients, 2000)
+    errors = []
+
+    def worker():
+        worker_app = create_app(twilio_config(database_url, twilio))  # its own engine and connections
+        try:
+            with worker_app.app_context():
+                while dispatch_due(batch=25, budget_seconds=120):
+                    pass
+                db.session.remove()
+                db.engine.dispose()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    per_body = creates_per_body(twilio)
+    assert len(per_body) == 2000 and set(per_body.values()) == {1}
+    assert statuses(app) == Counter({"sent": 2000})
+
+
+def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(app, database_url, twilio, factory, coach):
+    patients = factory.patients(coach, 10, sms_consent=True)
+    queue_many(app, patients, 60)
+    twilio.latency = 0.05
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "k" * 40, "TWILIO_ACCOUNT_SID": twilio.account_sid,
+           "TWILIO_AUTH_TOKEN": twilio.auth_token, "TWILIO_API_BASE_URL": twilio.base_url,
+           "TWILIO_FROM_NUMBER": FROM_NUMBER, "SMS_RATE_PER_SECOND": "0", "SMS_SEND_LEASE_SECONDS": "2",
+           "REDIS_URL": "", "LOG_LEVEL": "WARNING"}
+    code = ("from backend import create_app\nfrom backend.messaging.dispatch import dispatch_due\n"
+            "app = create_app()\nwith app.app_context():\n    dispatch_due(batch=20)\n")
+    worker = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
+    try:
+        twilio.wait_for_requests(12, timeout=30)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    sent_before_kill = len(creates_per_body(twilio))
+    assert 0 < sent_before_kill < 60
+    assert statuses(app)["sending"] > 0  # claimed, fate unknown to us
+
+    twilio.latency = 0
+    time.sleep(2.5)  # let the dead worker's leases run out
+    recovery = create_app(twilio_config(database_url, twilio, SMS_SEND_LEASE=timedelta(seconds=2)))
+    with recovery.app_context():
+        result = reconcile_unknown()
+        assert result["sent"] >= 1 and result["still_unknown"] == 0
+        dispatch_due()
+        db.session.remove()
+        db.engine.dispose()
+    per_body = creates_per_body(twilio)
+    assert len(per_body) == 60 and set(per_body.values()) == {1}
+    assert statuses(app) == Counter({"sent": 60})
