@@ -7,7 +7,12 @@ from backend.common.actions import api_action
 from backend.common.pagination import paginate
 from backend.common.schemas import ApiBlueprint
 from backend.messaging import service
-from backend.messaging.schemas import FollowUpRequestSchema, MessageListQuerySchema, MessageSchema
+from backend.messaging.schemas import (
+    FollowUpRequestSchema,
+    MessageListQuerySchema,
+    MessageSchema,
+    MessagingPolicySchema,
+)
 
 blp = ApiBlueprint("messaging", __name__, url_prefix="/api/v1", description="SMS follow-ups")
 
@@ -49,3 +54,18 @@ class FollowUps(MethodView):
     def post(self, data, patient_id):
         """Schedule a follow-up plan from an anchor (e.g. discharge); a new anchor replaces the pending texts."""
         return service.schedule_follow_ups(current_user, patient_id, data["plan_key"], data["anchor_at"]), 201
+
+
+@blp.route("/program/messaging-policy")
+class MessagingPolicyView(MethodView):
+    @blp.response(200, MessagingPolicySchema)
+    def get(self):
+        """Quiet hours (patient's local time), follow-up expiry and the SMS display name."""
+        return service.messaging_policy(current_user.program_id)
+
+    @api_action("update", "messaging_policy")
+    @blp.arguments(MessagingPolicySchema)
+    @blp.response(200, MessagingPolicySchema)
+    def patch(self, changes):
+        """Change them (admins)."""
+        return service.update_policy(current_user, changes)

@@ -40,3 +40,13 @@ class FollowUpRequestSchema(ApiSchema):
 
 class MessageListQuerySchema(PageQuerySchema):
     pass
+
+
+HOUR = validate.Range(min=0, max=23)
+
+
+class MessagingPolicySchema(ApiSchema):
+    quiet_start_hour = fields.Integer(validate=HOUR)
+    quiet_end_hour = fields.Integer(validate=HOUR)
+    follow_up_expiry_hours = fields.Integer(validate=validate.Range(min=1, max=72))
+    sms_display_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=80))

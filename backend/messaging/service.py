@@ -16,7 +16,8 @@ from backend.messaging.templates import TEMPLATES, render, sensitive_terms_in
 from backend.patients.access import get_patient_for
 from backend.patients.models import Patient
 from backend.programs.models import Program
-from backend.users.models import User
+from backend.users.models import Role, User
+from backend.users.service import require_role
 
 POLICY_DEFAULTS = {"quiet_start_hour": 21, "quiet_end_hour": 8, "follow_up_expiry_hours": 12}
 
@@ -164,3 +165,22 @@ def opt_in(patients: list[Patient]) -> None:
 
 def template_catalogue() -> dict:
     return {key: sorted(texts) for key, texts in TEMPLATES.items()}
+
+
+def update_policy(actor: User, changes: dict) -> MessagingPolicy:
+    """Admins set quiet hours, follow-up expiry and the name HELP replies use."""
+    require_role(actor, Role.ADMIN)
+    name = changes.get("sms_display_name")
+    if name and sensitive_terms_in(name):
+        raise field_error("sms_display_name", "This name would reveal treatment on a lock screen.")
+    if changes.get("quiet_start_hour", 0) == changes.get("quiet_end_hour", -1):
+        raise field_error("quiet_end_hour", "Quiet hours must start and end at different hours.")
+    policy = messaging_policy(actor.program_id)
+    if policy not in db.session:
+        db.session.add(policy)
+    for field, value in changes.items():
+        setattr(policy, field, value)
+    db.session.flush()
+    audit.record("update", "messaging_policy", actor=actor, resource_id=actor.program_id,
+                 details={"fields": sorted(changes)})
+    return policy

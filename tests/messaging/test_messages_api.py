@@ -114,3 +114,14 @@ def test_messages_show_in_the_timeline(coach_api, factory, coach):
     coach_api.post(f"/api/v1/patients/{patient.id}/messages", json={"body": "Hello from the ED"})
     entries = coach_api.get(f"/api/v1/patients/{patient.id}/timeline?kind=message").json
     assert [e["data"]["body"] for e in entries] == ["Hello from the ED"]
+
+
+def test_admin_sets_quiet_hours_and_a_safe_display_name(admin_api, coach_api):
+    assert coach_api.get("/api/v1/program/messaging-policy").json["quiet_start_hour"] == 21
+    changed = admin_api.patch("/api/v1/program/messaging-policy", json={"quiet_start_hour": 20, "quiet_end_hour": 9})
+    assert changed.status_code == 200 and changed.json["quiet_start_hour"] == 20
+    unsafe = admin_api.patch("/api/v1/program/messaging-policy", json={"sms_display_name": "Lakeside Rehab"})
+    assert unsafe.status_code == 422 and "sms_display_name" in unsafe.json["errors"]
+    assert admin_api.patch("/api/v1/program/messaging-policy", json={"quiet_start_hour": 25}).status_code == 422
+    assert coach_api.patch("/api/v1/program/messaging-policy", json={"quiet_start_hour": 22}).status_code == 403
+    assert coach_api.get("/api/v1/program/messaging-policy").json["quiet_end_hour"] == 9
