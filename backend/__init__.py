@@ -91,6 +91,7 @@ def _register_api(app: Flask) -> None:
     from backend.caseload.api import blp as caseload_blp
     from backend.contacts.api import blp as contacts_blp
     from backend.messaging.api import blp as messaging_blp
+    from backend.partners.api import blp as partners_blp
     from backend.patients.api import blp as patients_blp
     from backend.shifts.api import blp as shifts_blp
     from backend.tasks.api import blp as tasks_blp
@@ -100,7 +101,7 @@ def _register_api(app: Flask) -> None:
 
     api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
     for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp,
-                caseload_blp, shifts_blp, wellness_blp, messaging_blp):
+                caseload_blp, shifts_blp, wellness_blp, messaging_blp, partners_blp):
         api.register_blueprint(blp)
 
     @app.get("/api/docs/static/<path:filename>")

@@ -20,7 +20,9 @@ def paginate(stmt: sa.Select, page: int, page_size: int) -> tuple[list, dict]:
         stmt.add_columns(sa.func.count().over().label("_total")).limit(page_size).offset((page - 1) * page_size)
     ).all()
     total = page_total(rows, page, sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-    return [row[0] for row in rows], pagination_header(total, page, page_size)
+    # A select of one entity pages entities; of several, it pages rows (without the total column).
+    items = [row[0] if len(row) == 2 else tuple(row[:-1]) for row in rows]
+    return items, pagination_header(total, page, page_size)
 
 
 def page_total(rows: list, page: int, count_query: sa.Select) -> int:

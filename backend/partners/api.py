@@ -1,0 +1,111 @@
+"""Partner catalogue endpoints: partners, services, point people, capacity."""
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from backend.common.actions import api_action
+from backend.common.pagination import paginate
+from backend.common.schemas import ApiBlueprint
+from backend.partners import service
+from backend.partners.schemas import (
+    CapacitySchema,
+    OrganizationSchema,
+    OrganizationUpdateSchema,
+    PartnerContactSchema,
+    PartnerQuerySchema,
+    ServiceInSchema,
+    ServiceOutSchema,
+    ServiceQuerySchema,
+    ServiceUpdateSchema,
+)
+
+blp = ApiBlueprint("partners", __name__, url_prefix="/api/v1", description="Partner catalogue (HSDS-shaped)")
+
+
+@blp.route("/partners")
+class Partners(MethodView):
+    @blp.arguments(PartnerQuerySchema, location="query")
+    @blp.response(200, OrganizationSchema(many=True))
+    def get(self, query):
+        """Partner organisations with their point people."""
+        items, headers = paginate(service.list_organizations(current_user, query.get("q")), query["page"],
+                                  query["page_size"])
+        return items, 200, headers
+
+    @api_action("create", "partner")
+    @blp.arguments(OrganizationSchema)
+    @blp.response(201, OrganizationSchema)
+    def post(self, data):
+        """Add a partner organisation (supervisors and admins)."""
+        return service.create_organization(current_user, data), 201
+
+
+@blp.route("/partners/<organization_id>")
+class PartnerItem(MethodView):
+    @blp.response(200, OrganizationSchema)
+    def get(self, organization_id):
+        """One partner."""
+        return service.get_organization(current_user, organization_id)
+
+    @api_action("update", "partner")
+    @blp.arguments(OrganizationUpdateSchema)
+    @blp.response(200, OrganizationSchema)
+    def patch(self, changes, organization_id):
+        """Edit a partner; saving marks it verified today."""
+        return service.update_organization(current_user, organization_id, changes)
+
+
+@blp.route("/partners/<organization_id>/contacts")
+class PartnerContacts(MethodView):
+    @api_action("create", "partner_contact")
+    @blp.arguments(PartnerContactSchema)
+    @blp.response(201, PartnerContactSchema)
+    def post(self, data, organization_id):
+        """Add the point person for a partner or one of its services."""
+        return service.add_contact(current_user, organization_id, data), 201
+
+
+@blp.route("/partners/<organization_id>/services")
+class PartnerServices(MethodView):
+    @api_action("create", "service")
+    @blp.arguments(ServiceInSchema)
+    @blp.response(201, ServiceOutSchema)
+    def post(self, data, organization_id):
+        """Add a service: types, payers, ages, MOUD, languages, walk-in, hours."""
+        return service.create_service(current_user, organization_id, data), 201
+
+
+@blp.route("/services")
+class Services(MethodView):
+    @blp.arguments(ServiceQuerySchema, location="query")
+    @blp.response(200, ServiceOutSchema(many=True))
+    def get(self, query):
+        """Find a service: every filter must match; fresh free capacity first."""
+        page, page_size = query.pop("page"), query.pop("page_size")
+        items, headers = paginate(service.search_services(current_user, **query), page, page_size)
+        return items, 200, headers
+
+
+@blp.route("/services/<service_id>")
+class ServiceItem(MethodView):
+    @blp.response(200, ServiceOutSchema)
+    def get(self, service_id):
+        """One service with its latest capacity."""
+        return service.with_capacity(current_user, service_id)
+
+    @api_action("update", "service")
+    @blp.arguments(ServiceUpdateSchema)
+    @blp.response(200, ServiceOutSchema)
+    def patch(self, changes, service_id):
+        """Edit a service; saving marks it verified today."""
+        return service.update_service(current_user, service_id, changes)
+
+
+@blp.route("/services/<service_id>/capacity")
+class ServiceCapacity(MethodView):
+    @api_action("report", "capacity")
+    @blp.arguments(CapacitySchema)
+    @blp.response(201, ServiceOutSchema)
+    def post(self, data, service_id):
+        """Report free capacity learned on the phone (any staff); older than 24 h it shows as stale."""
+        return service.report_capacity(current_user, service_id, data), 201

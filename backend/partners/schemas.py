@@ -1,0 +1,152 @@
+"""Partner catalogue schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, pre_dump, validate
+
+from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime
+from backend.database import utcnow
+from backend.partners.vocabulary import CAPACITY_UNITS, MOUD, PAYERS, SERVICE_TYPES
+
+LANGUAGE = fields.String(validate=validate.Regexp(r"^[a-z]{2,3}$", error="Use an ISO 639 code such as en or es."))
+
+
+def codes(vocabulary: dict) -> fields.List:
+    return fields.List(fields.String(validate=validate.OneOf(list(vocabulary))))
+
+
+class LocationSchema(ApiSchema):
+    id = fields.String(dump_only=True)
+    name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    address_1 = fields.String(allow_none=True, validate=validate.Length(max=200))
+    city = fields.String(allow_none=True, validate=validate.Length(max=100))
+    state_province = fields.String(allow_none=True, validate=validate.Length(max=100))
+    postal_code = fields.String(allow_none=True, validate=validate.Length(max=20))
+    country = fields.String(load_default="US", validate=validate.Length(equal=2))
+
+
+class PartnerContactSchema(ApiSchema):
+    id = fields.String(dump_only=True)
+    service_id = fields.String(allow_none=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = fields.String(allow_none=True, validate=validate.Length(max=200))
+    email = fields.Email(allow_none=True)
+    phone = PhoneNumber(allow_none=True)
+    best_hours = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class CapacitySchema(ApiSchema):
+    available = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+    maximum = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=10000))
+    unit = fields.String(load_default="bed", validate=validate.OneOf(list(CAPACITY_UNITS)))
+    note = fields.String(allow_none=True, validate=validate.Length(max=500))
+    reported_at = UtcDateTime(dump_only=True)
+    reported_by_id = fields.Integer(dump_only=True)
+    stale = fields.Boolean(dump_only=True)
+
+
+class ServiceInSchema(ApiSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(["active", "inactive", "defunct", "temporarily closed"]))
+    service_types = codes(SERVICE_TYPES)
+    payers = codes(PAYERS)
+    moud = codes(MOUD)
+    languages = fields.List(LANGUAGE)
+    minimum_age = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=120))
+    maximum_age = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=120))
+    eligibility_description = fields.String(allow_none=True)
+    walk_in = fields.Boolean()
+    same_day_intake = fields.Boolean()
+    hours = fields.String(allow_none=True, validate=validate.Length(max=500))
+    phone = PhoneNumber(allow_none=True)
+    email = fields.Email(allow_none=True)
+    url = fields.Url(allow_none=True)
+    location = fields.Nested(LocationSchema, load_only=True)
+
+
+class ServiceUpdateSchema(ServiceInSchema):
+    class Meta:
+        exclude = ("location",)
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class ServiceOutSchema(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    organization_name = fields.String()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    status = fields.String()
+    service_types = fields.List(fields.String())
+    payers = fields.List(fields.String())
+    moud = fields.List(fields.String())
+    languages = fields.List(fields.String())
+    minimum_age = fields.Integer(allow_none=True)
+    maximum_age = fields.Integer(allow_none=True)
+    eligibility_description = fields.String(allow_none=True)
+    walk_in = fields.Boolean()
+    same_day_intake = fields.Boolean()
+    hours = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+    last_verified_at = UtcDateTime(allow_none=True)
+    verification_overdue = fields.Boolean()
+    capacity = fields.Nested(CapacitySchema, allow_none=True)
+
+    @pre_dump
+    def flatten(self, row, **kwargs):
+        from backend.partners.service import CAPACITY_FRESH_FOR, VERIFY_EVERY
+
+        service, capacity = (row.service, row.capacity) if hasattr(row, "service") else tuple(row)
+        now = utcnow()
+        values = {a.kind: [] for a in service.attributes}
+        for attribute in service.attributes:
+            values[attribute.kind].append(attribute.value)
+        return {
+            **{c.name: getattr(service, c.name) for c in service.__table__.columns},
+            "organization_name": service.organization.name,
+            "service_types": values.get("service_type", []), "payers": values.get("payer", []),
+            "moud": values.get("moud", []), "languages": values.get("language", []),
+            "verification_overdue": service.last_verified_at is None or service.last_verified_at < now - VERIFY_EVERY,
+            "capacity": None if capacity is None else {
+                "available": capacity.available, "maximum": capacity.maximum, "unit": capacity.unit,
+                "note": capacity.note, "reported_at": capacity.reported_at, "reported_by_id": capacity.reported_by_id,
+                "stale": capacity.reported_at < now - CAPACITY_FRESH_FOR},
+        }
+
+
+class OrganizationSchema(ApiSchema):
+    id = fields.String(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    alternate_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    description = fields.String(load_default="")
+    email = fields.Email(allow_none=True)
+    website = fields.Url(allow_none=True)
+    phone = PhoneNumber(allow_none=True)
+    last_verified_at = UtcDateTime(dump_only=True)
+    contacts = fields.List(fields.Nested(PartnerContactSchema), dump_only=True)
+    locations = fields.List(fields.Nested(LocationSchema), dump_only=True)
+    service_ids = fields.Function(lambda org: [s.id for s in org.services], dump_only=True)
+
+
+class OrganizationUpdateSchema(OrganizationSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    description = fields.String()
+
+
+class PartnerQuerySchema(PageQuerySchema):
+    q = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class ServiceQuerySchema(PageQuerySchema):
+    service_type = codes(SERVICE_TYPES)
+    payer = codes(PAYERS)
+    moud = codes(MOUD)
+    language = fields.List(LANGUAGE)
+    age = fields.Integer(validate=validate.Range(min=0, max=120))
+    walk_in = fields.Boolean()
+    has_capacity = fields.Boolean()
+    q = fields.String(validate=validate.Length(min=1, max=100))

@@ -1,0 +1,112 @@
+"""The partner catalogue: who to call, what they accept, whether they have a bed tonight."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from backend.database import db, utcnow
+from backend.partners.models import CapacityReport, Service
+
+DETOX = {"name": "Northside Withdrawal Management", "service_types": ["detox"], "payers": ["medicaid", "uninsured"],
+         "moud": ["buprenorphine"], "languages": ["en", "es"], "minimum_age": 18, "walk_in": True,
+         "hours": "24/7", "phone": "312-555-0120", "location": {"address_1": "1 Lake St", "city": "Chicago",
+                                                                 "state_province": "IL", "postal_code": "60601"}}
+HOUSING = {"name": "Bridge House", "service_types": ["recovery_housing"], "payers": ["private"], "languages": ["en"],
+           "minimum_age": 21, "maximum_age": 64}
+
+
+def partner(api, name="Northside Health") -> str:
+    response = api.post("/api/v1/partners", json={"name": name, "description": "Community partner",
+                                                   "phone": "(312) 555-0130"})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def test_supervisor_builds_a_partner_with_a_point_person(supervisor_api):
+    org = partner(supervisor_api)
+    service = supervisor_api.post(f"/api/v1/partners/{org}/services", json=DETOX)
+    assert service.status_code == 201
+    body = service.json
+    assert body["service_types"] == ["detox"] and body["payers"] == ["medicaid", "uninsured"]
+    assert body["phone"] == "+13125550120" and body["capacity"] is None and body["verification_overdue"] is False
+    contact = supervisor_api.post(f"/api/v1/partners/{org}/contacts", json={
+        "name": "Dana Intake", "title": "Intake coordinator", "phone": "312 555 0131", "best_hours": "8-11am",
+        "service_id": body["id"]})
+    assert contact.status_code == 201
+    shown = supervisor_api.get(f"/api/v1/partners/{org}").json
+    assert shown["contacts"][0]["name"] == "Dana Intake" and shown["service_ids"] == [body["id"]]
+    assert len(org) == 36  # UUIDs, as HSDS requires
+
+
+def test_coaches_read_and_report_capacity_but_do_not_edit(supervisor_api, coach_api):
+    org = partner(supervisor_api)
+    service_id = supervisor_api.post(f"/api/v1/partners/{org}/services", json=DETOX).json["id"]
+    assert coach_api.post("/api/v1/partners", json={"name": "X"}).status_code == 403
+    assert coach_api.patch(f"/api/v1/services/{service_id}", json={"walk_in": False}).status_code == 403
+    report = coach_api.post(f"/api/v1/services/{service_id}/capacity", json={"available": 2, "maximum": 12,
+                                                                             "note": "Two beds tonight"})
+    assert report.status_code == 201
+    assert report.json["capacity"]["available"] == 2 and report.json["capacity"]["stale"] is False
+
+
+def test_bad_capacity_reports_change_nothing(app, supervisor_api, coach_api):
+    service_id = supervisor_api.post(f"/api/v1/partners/{partner(supervisor_api)}/services", json=DETOX).json["id"]
+    for body, field in (({"available": -1}, "available"), ({"available": 5, "maximum": 3}, "available"),
+                        ({"available": 1, "unit": "sofa"}, "unit")):
+        response = coach_api.post(f"/api/v1/services/{service_id}/capacity", json=body)
+        assert response.status_code == 422 and field in response.json["errors"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CapacityReport)) == 0
+
+
+def test_filters_are_cumulative_and_fresh_capacity_comes_first(app, supervisor_api, coach_api):
+    org = partner(supervisor_api)
+    detox = supervisor_api.post(f"/api/v1/partners/{org}/services", json=DETOX).json["id"]
+    other_detox = supervisor_api.post(f"/api/v1/partners/{org}/services",
+                                      json={**DETOX, "name": "Another Detox", "walk_in": False}).json["id"]
+    housing = supervisor_api.post(f"/api/v1/partners/{org}/services", json=HOUSING).json["id"]
+    coach_api.post(f"/api/v1/services/{other_detox}/capacity", json={"available": 3})
+
+    def names(query):
+        return [s["id"] for s in coach_api.get(f"/api/v1/services?{query}").json]
+
+    assert names("service_type=detox") == [other_detox, detox]  # the one with a bed first
+    assert names("service_type=detox&walk_in=true") == [detox]
+    assert names("service_type=detox&payer=medicaid&moud=buprenorphine&language=es&age=30") == [other_detox, detox]
+    assert names("age=17") == []
+    assert names("age=70") == [other_detox, detox]
+    assert names("has_capacity=true") == [other_detox]
+    assert names("payer=private") == [housing]
+    assert names("q=bridge") == [housing]
+    assert coach_api.get("/api/v1/services?service_type=spa").status_code == 422
+
+
+def test_capacity_goes_stale_after_a_day_and_unverified_services_are_flagged(app, supervisor_api, coach_api):
+    service_id = supervisor_api.post(f"/api/v1/partners/{partner(supervisor_api)}/services", json=DETOX).json["id"]
+    coach_api.post(f"/api/v1/services/{service_id}/capacity", json={"available": 1})
+    with app.app_context():
+        db.session.execute(sa.update(CapacityReport).values(reported_at=utcnow() - timedelta(hours=25)))
+        db.session.execute(sa.update(Service).values(last_verified_at=utcnow() - timedelta(days=91)))
+        db.session.commit()
+    shown = coach_api.get(f"/api/v1/services/{service_id}").json
+    assert shown["capacity"]["stale"] is True and shown["verification_overdue"] is True
+    assert coach_api.get("/api/v1/services?has_capacity=true").json == []
+
+
+def test_other_programmes_partners_are_invisible(supervisor_api, login, factory):
+    service_id = supervisor_api.post(f"/api/v1/partners/{partner(supervisor_api)}/services", json=DETOX).json["id"]
+    outsider = login(factory.user("coach", factory.program("Elsewhere")))
+    assert outsider.get(f"/api/v1/services/{service_id}").status_code == 404
+    assert outsider.get("/api/v1/services").json == []
+
+
+def test_bad_service_input(supervisor_api):
+    org = partner(supervisor_api)
+    response = supervisor_api.post(f"/api/v1/partners/{org}/services", json={
+        "name": "X", "service_types": ["spa"], "minimum_age": 30, "maximum_age": 20})
+    assert response.status_code == 422 and "service_types" in response.json["errors"]
+    response = supervisor_api.post(f"/api/v1/partners/{org}/services", json={"name": "X", "minimum_age": 30,
+                                                                             "maximum_age": 20})
+    assert response.status_code == 422 and "maximum_age" in response.json["errors"]
