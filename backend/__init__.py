@@ -92,6 +92,8 @@ def _register_api(app: Flask) -> None:
     from backend.contacts.api import blp as contacts_blp
     from backend.messaging.api import blp as messaging_blp
     from backend.partners.api import blp as partners_blp
+    from backend.partners.hsds_api import blp as hsds_blp
+    from backend.partners.hsds_api import public_blp as hsds_public_blp
     from backend.patients.api import blp as patients_blp
     from backend.shifts.api import blp as shifts_blp
     from backend.tasks.api import blp as tasks_blp
@@ -101,7 +103,7 @@ def _register_api(app: Flask) -> None:
 
     api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
     for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp,
-                caseload_blp, shifts_blp, wellness_blp, messaging_blp, partners_blp):
+                caseload_blp, shifts_blp, wellness_blp, messaging_blp, partners_blp, hsds_blp, hsds_public_blp):
         api.register_blueprint(blp)
 
     @app.get("/api/docs/static/<path:filename>")
@@ -114,7 +116,7 @@ def _register_api(app: Flask) -> None:
     @app.before_request
     def _require_token():
         # Deny by default: every API path needs an access token unless listed as public.
-        if request.path.startswith("/api/v1/") and request.path not in PUBLIC_API_PATHS:
+        if request.path.startswith(("/api/v1/", "/hsds")) and request.path not in PUBLIC_API_PATHS:
             verify_jwt_in_request()
 
     @app.before_request

@@ -37,7 +37,7 @@ MESSAGES = {
     500: "Something went wrong on our side. The error was logged.",
 }
 
-JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz")
+JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/hsds")
 
 
 class ApiError(Exception):
