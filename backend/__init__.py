@@ -89,7 +89,9 @@ def _register_api(app: Flask) -> None:
     from backend.audit.api import blp as audit_blp
     from backend.auth.api import blp as auth_blp
     from backend.caseload.api import blp as caseload_blp
+    from backend.consent.api import blp as consent_blp
     from backend.contacts.api import blp as contacts_blp
+    from backend.handoffs.api import blp as handoffs_blp
     from backend.messaging.api import blp as messaging_blp
     from backend.partners.api import blp as partners_blp
     from backend.partners.hsds_api import blp as hsds_blp
@@ -103,7 +105,8 @@ def _register_api(app: Flask) -> None:
 
     api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
     for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp,
-                caseload_blp, shifts_blp, wellness_blp, messaging_blp, partners_blp, hsds_blp, hsds_public_blp):
+                caseload_blp, shifts_blp, wellness_blp, messaging_blp, partners_blp, hsds_blp, hsds_public_blp,
+                consent_blp, handoffs_blp):
         api.register_blueprint(blp)
 
     @app.get("/api/docs/static/<path:filename>")

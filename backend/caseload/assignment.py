@@ -168,12 +168,6 @@ def qualifies_for_automatic_assignment(patient_data: dict, coach_id: int | None)
             and not patient_data.get("declined_peer_support"))
 
 
-def on_shift_coaches(program_id: int) -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).where(User.program_id == program_id, User.role == Role.COACH,
-                              User.active.is_(True), User.on_shift.is_(True)).order_by(User.id)))
-
-
 def pick_on_shift_coach(program_id: int, acuity: Acuity, coaches: list[User]) -> Placement | None:
     """The on-shift coach with the lowest utilisation who has room; None when nobody has.
 

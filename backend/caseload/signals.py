@@ -32,9 +32,12 @@ def level_of(reasons: list[dict]) -> str:
     return "watch" if watch else "ok"
 
 
-def _after_hours_and_crisis(coach_ids: list[int], since: datetime) -> dict[int, tuple[int, int]]:
+def _after_hours_and_crisis(coach_ids: list[int], since: datetime, max_shift: timedelta) -> dict[int, tuple[int, int]]:
+    # A shift covering a contact of the window started at most one (auto-closed) shift length before
+    # the window: the lower bound keeps the lookup on the index however long the shift history grows.
     during_shift = sa.exists().where(
         Shift.coach_id == Contact.coach_id, Shift.started_at <= Contact.occurred_at,
+        Shift.started_at >= since - max_shift,
         sa.or_(Shift.ended_at.is_(None), Shift.ended_at >= Contact.occurred_at))
     rows = db.session.execute(
         sa.select(Contact.coach_id,
@@ -94,7 +97,7 @@ def team_signals(coaches: list, loads: dict[int, tuple[int, int]], caps: dict[in
     if not ids:
         return {}
     now = utcnow()
-    activity = _after_hours_and_crisis(ids, now - WINDOW)
+    activity = _after_hours_and_crisis(ids, now - WINDOW, timedelta(hours=policy.max_shift_hours + 1))
     streaks = _longest_streaks(ids, tz_name)
     supervision = last_supervision(ids)
     check_ins = last_check_ins(ids)

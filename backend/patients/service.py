@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from backend.audit import service as audit
 from backend.caseload import assignment
-from backend.caseload.locking import lock_coaches
+from backend.caseload.locking import lock_coaches, lock_on_shift_coaches
 from backend.caseload.models import AssignmentMethod
 from backend.database import db, utcnow
 from backend.errors import ApiError
@@ -83,8 +83,11 @@ def create_patient(actor: User, data: dict) -> Patient:
     elif coach_id is not None:
         coach = coach_in_program(actor, coach_id)
     automatic = coach is None and assignment.qualifies_for_automatic_assignment(data, coach_id)
-    on_shift = assignment.on_shift_coaches(actor.program_id) if automatic else []
-    lock_coaches([coach.id] if coach else [c.id for c in on_shift])
+    if automatic:
+        on_shift = lock_on_shift_coaches(actor.program_id)
+    else:
+        on_shift = []
+        lock_coaches([coach.id] if coach else [])
     if data.get("declined_peer_support") and "status" not in data:
         data["status"] = PatientStatus.DECLINED
     data.setdefault("timezone", actor.program.timezone)

@@ -7,8 +7,12 @@ from dataclasses import dataclass
 from marshmallow import Schema, fields
 
 from backend.common.schemas import UtcDateTime
+from backend.consent.models import Consent
+from backend.consent.schemas import ConsentSchema
 from backend.contacts.models import Contact
 from backend.contacts.schemas import ContactSchema
+from backend.handoffs.models import Handoff
+from backend.handoffs.schemas import HandoffSchema
 from backend.messaging.models import Message
 from backend.messaging.schemas import MessageSchema
 from backend.patients.models import PatientEvent, PatientEventKind
@@ -43,4 +47,6 @@ SOURCES: tuple[TimelineSource, ...] = (
     TimelineSource("contact", Contact, "occurred_at", ContactSchema()),
     TimelineSource("task", Task, "created_at", TaskSchema(exclude=("overdue",))),
     TimelineSource("message", Message, "scheduled_for", MessageSchema()),
+    TimelineSource("handoff", Handoff, "created_at", HandoffSchema()),
+    TimelineSource("consent", Consent, "signed_at", ConsentSchema()),
 )

@@ -20,6 +20,13 @@ VALID_BODIES = {
     ("POST", "/api/v1/patients/<int:patient_id>/messages"): {"template_key": "check_in"},
     ("POST", "/api/v1/patients/<int:patient_id>/follow-ups"): {"plan_key": "after_ed_visit",
                                                                "anchor_at": "2030-01-01T10:00:00Z"},
+    ("GET", "/api/v1/patients/<int:patient_id>/consents"): None,
+    ("POST", "/api/v1/patients/<int:patient_id>/consents"): {
+        "recipient_description": "My treatment providers", "purpose": "Arrange care", "information": "Name, phone",
+        "expires_on_event": "End of the programme", "signature_method": "paper",
+        "signed_at": "2026-01-01T10:00:00Z", "revocation_explained": True},
+    ("GET", "/api/v1/patients/<int:patient_id>/disclosures"): None,
+    ("GET", "/api/v1/patients/<int:patient_id>/handoffs"): None,
 }
 
 
