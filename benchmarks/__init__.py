@@ -1,1 +1,4 @@
-"""Benchmarks (scripts, not tests): see benchmarks/api.py and docs/PERFORMANCE.md."""
+"""Benchmarks (scripts, not tests): benchmarks/api.py and benchmarks/caseload.py, pieces in benchmarks/lib/.
+
+Results go to docs/PERFORMANCE.md.
+"""

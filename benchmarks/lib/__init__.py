@@ -1,0 +1,1 @@
+"""Reusable pieces of the benchmark scripts: database loading, servers, load generation, reporting."""
