@@ -40,10 +40,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
 
     from backend import cli, health
+    from backend.handoffs import partner_pages
     from backend.messaging import webhooks
 
     app.register_blueprint(health.blp)
     app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(partner_pages.blueprint)
     cli.register(app)
     for dotted in app.config.get("UI_BLUEPRINTS", DEFAULT_UI_BLUEPRINTS):
         module, _, attr = dotted.partition(":")
@@ -97,6 +99,7 @@ def _register_api(app: Flask) -> None:
     from backend.partners.hsds_api import blp as hsds_blp
     from backend.partners.hsds_api import public_blp as hsds_public_blp
     from backend.patients.api import blp as patients_blp
+    from backend.reports.api import blp as reports_blp
     from backend.shifts.api import blp as shifts_blp
     from backend.tasks.api import blp as tasks_blp
     from backend.timeline.api import blp as timeline_blp
@@ -106,7 +109,7 @@ def _register_api(app: Flask) -> None:
     api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
     for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp,
                 caseload_blp, shifts_blp, wellness_blp, messaging_blp, partners_blp, hsds_blp, hsds_public_blp,
-                consent_blp, handoffs_blp):
+                consent_blp, handoffs_blp, reports_blp):
         api.register_blueprint(blp)
 
     @app.get("/api/docs/static/<path:filename>")

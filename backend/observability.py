@@ -64,10 +64,10 @@ def init_request_logging(app: Flask) -> None:
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.path.startswith("/api/v1/") or request.path.startswith("/admin"):
+        if request.path.startswith(("/api/v1/", "/admin", "/partner")):
             # Patient data must not linger in shared or browser caches.
             response.headers.setdefault("Cache-Control", "no-store")
-        if request.path.startswith("/admin"):
+        if request.path.startswith(("/admin", "/partner")):
             response.headers.setdefault("Content-Security-Policy", ADMIN_CSP)
         if app.config["BRIDGELINE_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

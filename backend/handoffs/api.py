@@ -1,12 +1,13 @@
 """Handoff endpoints."""
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from backend.common.actions import api_action
 from backend.common.schemas import ApiBlueprint
-from backend.handoffs import service
-from backend.handoffs.schemas import HandoffSchema, HandoffUpdateSchema
+from backend.handoffs import confirmation, fhir, service
+from backend.handoffs.schemas import ConfirmationLinkSchema, HandoffSchema, HandoffUpdateSchema
 
 blp = ApiBlueprint("handoffs", __name__, url_prefix="/api/v1", description="Warm handoffs and referrals")
 
@@ -46,3 +47,23 @@ class PatientHandoffs(MethodView):
     def get(self, patient_id):
         """The patient's handoffs, newest first."""
         return service.list_handoffs(current_user, patient_id)
+
+
+@blp.route("/handoffs/<int:handoff_id>/confirmation-link")
+class HandoffConfirmationLink(MethodView):
+    @api_action("create", "confirmation_link")
+    @blp.response(201, ConfirmationLinkSchema)
+    def post(self, handoff_id):
+        """A single-use link (14 days) for the partner's point person to say whether the patient arrived."""
+        return confirmation.issue_link(current_user, handoff_id), 201
+
+
+@blp.route("/handoffs/<int:handoff_id>/fhir")
+class HandoffFhir(MethodView):
+    @api_action("export", "handoff")
+    @blp.response(200, description="A FHIR R4 Bundle: Task, ServiceRequest, Consent (IDSCL), Patient, Organizations")
+    def get(self, handoff_id):
+        """The handoff as FHIR R4 (recorded as a disclosure; carries the §2.32 notice)."""
+        response = jsonify(fhir.export_handoff(current_user, handoff_id))
+        response.mimetype = "application/fhir+json"
+        return response

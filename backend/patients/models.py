@@ -66,6 +66,8 @@ class Patient(TimestampMixin, db.Model):
     source: Mapped[PatientSource] = mapped_column(str_enum(PatientSource, "patient_source"))
     acuity: Mapped[Acuity] = mapped_column(str_enum(Acuity, "patient_acuity"), default=Acuity.STANDARD)
     declined_peer_support: Mapped[bool] = mapped_column(default=False)
+    # For source=partner: which partner sent the patient (inbound referrals per partner).
+    referring_organization_id: Mapped[str | None] = mapped_column(sa.ForeignKey("organizations.id"))
     closed_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     # Optimistic concurrency: the ETag is derived from it and a concurrent

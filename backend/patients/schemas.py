@@ -24,6 +24,7 @@ class PatientSchema(ApiSchema):
     acuity = fields.Enum(Acuity, by_value=True)
     coach_id = fields.Integer(allow_none=True)
     declined_peer_support = fields.Boolean()
+    referring_organization_id = fields.String(allow_none=True)
     created_at = UtcDateTime(dump_only=True)
     updated_at = UtcDateTime(dump_only=True)
     closed_at = UtcDateTime(dump_only=True)

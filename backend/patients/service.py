@@ -12,7 +12,7 @@ from backend.caseload import assignment
 from backend.caseload.locking import lock_coaches, lock_on_shift_coaches
 from backend.caseload.models import AssignmentMethod
 from backend.database import db, utcnow
-from backend.errors import ApiError
+from backend.errors import ApiError, field_error
 from backend.messaging import service as messaging
 from backend.patients.access import get_patient_for, scope_patients
 from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientStatus
@@ -74,6 +74,7 @@ def create_patient(actor: User, data: dict) -> Patient:
     most room (opt-out linkage); caps hold in every case.
     """
     coach_id = data.pop("coach_id", None)
+    check_referring_partner(actor, data.get("referring_organization_id"))
     coach = None
     if actor.role == Role.COACH:
         if coach_id not in (None, actor.id):
@@ -116,6 +117,17 @@ def create_patient(actor: User, data: dict) -> Patient:
     return patient
 
 
+def check_referring_partner(actor: User, organization_id: str | None) -> None:
+    """The referring partner must be one of the programme's partners."""
+    if organization_id is None:
+        return
+    from backend.partners.models import Organization
+
+    org = db.session.get(Organization, organization_id)
+    if org is None or org.program_id != actor.program_id:
+        raise field_error("referring_organization_id", "Not a partner of your programme.")
+
+
 def check_if_match(patient: Patient, if_match: str | None) -> None:
     """412 when the client's ETag is not the current one (no header: no precondition)."""
     if if_match is None:
@@ -131,6 +143,7 @@ def update_patient(actor: User, patient_id: int, changes: dict, if_match: str | 
     """Edit a patient under an optional If-Match precondition; status changes are events."""
     patient = get_patient_for(actor, patient_id, for_update=True)
     check_if_match(patient, if_match)
+    check_referring_partner(actor, changes.get("referring_organization_id"))
     changes = {k: v for k, v in changes.items() if getattr(patient, k) != v}
     now = utcnow()
     if "status" in changes:

@@ -1,0 +1,48 @@
+"""The public page a partner's point person opens from a confirmation link (no login)."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from flask import Blueprint, abort, render_template, request
+from flask_wtf import FlaskForm
+
+from backend.database import db
+from backend.extensions import csrf, limiter
+from backend.handoffs import confirmation
+
+blueprint = Blueprint("partner_pages", __name__, url_prefix="/partner", template_folder="templates")
+
+
+class AnswerForm(FlaskForm):
+    """Only the CSRF token; the answer is the button pressed."""
+
+
+@blueprint.before_request
+def _csrf():
+    if request.method == "POST":
+        csrf.protect()
+
+
+@blueprint.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute")
+def confirm(token: str):
+    """Show initials, date and reference; take "arrived" or "did not arrive" once."""
+    if len(token) > 100:
+        abort(404)
+    try:
+        summary = confirmation.link_summary(token)
+    except confirmation.LinkUnusableError as problem:
+        return render_template("handoffs/confirm_done.html", message=problem.message), problem.status
+    if request.method == "POST":
+        answer = request.form.get("answer")
+        if answer not in ("arrived", "did_not_arrive") or summary["closed"]:
+            return render_template("handoffs/confirm_done.html",
+                                   message="This referral is already closed. Thank you."), 409
+        confirmation.answer_link(token, arrived=answer == "arrived")
+        return render_template("handoffs/confirm_done.html", message="Thank you. Your answer was recorded.")
+    db.session.rollback()
+    local = summary["appointment_at"].astimezone(zoneinfo.ZoneInfo(summary["timezone"])) \
+        if summary["appointment_at"] else None
+    return render_template("handoffs/confirm.html", summary=summary, form=AnswerForm(),
+                           when=local.strftime("%A %B %-d, %Y at %-I:%M %p") if local else "not set")

@@ -1,0 +1,74 @@
+"""The partner's single-use confirmation link: initials, date and reference only; one answer."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from backend.database import db, utcnow
+from backend.handoffs.models import ConfirmationLink
+from tests.handoffs.test_handoffs import setup_handoff
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def handoff_with_link(coach_api, supervisor_api, factory, coach):
+    patient, _, service_id = setup_handoff(coach_api, supervisor_api, factory, coach, first_name="Rosa",
+                                           last_name="Delgado")
+    appointment = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    handoff = coach_api.post("/api/v1/handoffs", json={"patient_id": patient.id, "service_id": service_id,
+                                                       "kind": "warm", "appointment_at": appointment.isoformat()}).json
+    link = coach_api.post(f"/api/v1/handoffs/{handoff['id']}/confirmation-link")
+    assert link.status_code == 201
+    return handoff, urlsplit(link.json["url"]).path
+
+
+def answer(client, path, value):
+    page = client.get(path)
+    token = CSRF.search(page.get_data(as_text=True)).group(1)
+    return client.post(path, data={"answer": value, "csrf_token": token})
+
+
+def test_page_shows_only_initials_date_and_reference(client, coach_api, supervisor_api, factory, coach):
+    handoff, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    page = client.get(path).get_data(as_text=True)
+    assert "R.D." in page and handoff["reference"] in page
+    assert "Rosa" not in page and "Delgado" not in page and "+1" not in page
+
+
+def test_arrived_closes_the_loop_once(client, coach_api, supervisor_api, factory, coach):
+    handoff, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    assert answer(client, path, "arrived").status_code == 200
+    shown = coach_api.get(f"/api/v1/handoffs/{handoff['id']}").json
+    assert shown["status"] == "completed" and shown["outcome"] == "attended"
+    reused = client.get(path)
+    assert reused.status_code == 410
+
+
+def test_did_not_arrive_is_a_no_show(client, coach_api, supervisor_api, factory, coach):
+    handoff, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    answer(client, path, "did_not_arrive")
+    assert coach_api.get(f"/api/v1/handoffs/{handoff['id']}").json["outcome"] == "no_show"
+
+
+def test_expired_unknown_and_forged_links(app, client, coach_api, supervisor_api, factory, coach):
+    handoff, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    with app.app_context():
+        db.session.execute(sa.update(ConfirmationLink).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+    assert client.get(path).status_code == 410
+    assert client.get("/partner/confirm/not-a-real-token").status_code == 404
+    assert client.post(path, data={"answer": "arrived"}).status_code == 400  # no CSRF token
+    assert coach_api.get(f"/api/v1/handoffs/{handoff['id']}").json["status"] == "requested"
+
+
+def test_link_is_stored_as_a_digest_and_rate_limited(app, client, coach_api, supervisor_api, factory, coach):
+    _, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    token = path.rsplit("/", 1)[1]
+    with app.app_context():
+        assert db.session.scalar(sa.select(ConfirmationLink.token_hash)) != token
+    statuses = [client.get("/partner/confirm/guess" + str(n)).status_code for n in range(35)]
+    assert 429 in statuses
