@@ -98,6 +98,7 @@ def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
                                 title=rng.choice(TASK_TITLES), due_at=now + timedelta(hours=rng.randint(-48, 96))))
             counts["tasks"] += 1
     _seed_caseload_history(program, supervisor, coaches, rng, now)
+    _seed_partners(program, coaches[0], now)
     db.session.commit()
     return (f"1 programme, {2 + len(coaches)} staff, {patients} patients, "
             f"{counts['contacts']} contacts, {counts['tasks']} tasks")
@@ -124,3 +125,38 @@ def _seed_caseload_history(program: Program, supervisor: User, coaches: list[Use
     db.session.add(WellnessCheckIn(program_id=program.id, coach_id=coaches[0].id, stress=2, energy=4,
                                    proqol_compassion_satisfaction=41, proqol_burnout=22,
                                    proqol_secondary_traumatic_stress=20))
+
+
+def _seed_partners(program: Program, coach: User, now) -> None:
+    """A few synthetic partners with services, point people and capacity reports."""
+    from backend.partners.models import CapacityReport, Organization, PartnerContact, Service, ServiceAttribute
+
+    catalogue = [
+        ("Lakeview Withdrawal Center", "+13125550150", [
+            ("Medical detox", ["detox"], ["medicaid", "uninsured"], ["buprenorphine"], True, 3),
+            ("Residential program", ["residential"], ["medicaid", "private"], [], False, 0)]),
+        ("Southside Community Health", "+17735550151", [
+            ("Bridge clinic (MOUD)", ["outpatient_moud"], ["medicaid", "medicare", "sliding_scale"],
+             ["buprenorphine", "naltrexone"], True, None),
+            ("Counselling", ["counselling", "behavioral_health"], ["medicaid", "private"], [], False, None)]),
+        ("Harbor Harm Reduction", "+18725550152", [
+            ("Syringe services and naloxone", ["harm_reduction"], ["uninsured"], [], True, None)]),
+    ]
+    for name, phone, services in catalogue:
+        org = Organization(program_id=program.id, name=name, description=f"{name} (synthetic demo partner)",
+                           phone=phone, last_verified_at=now - timedelta(days=20))
+        db.session.add(org)
+        db.session.flush()
+        db.session.add(PartnerContact(organization_id=org.id, name="Intake Desk", title="Intake coordinator",
+                                      phone=phone, best_hours="Weekdays 8-11am"))
+        for title, types, payers, moud, walk_in, beds in services:
+            service = Service(program_id=program.id, organization_id=org.id, name=title, walk_in=walk_in,
+                              minimum_age=18, phone=phone, last_verified_at=now - timedelta(days=20),
+                              attributes=[ServiceAttribute(kind=k, value=v) for k, values in
+                                          (("service_type", types), ("payer", payers), ("moud", moud),
+                                           ("language", ["en", "es"])) for v in values])
+            db.session.add(service)
+            db.session.flush()
+            if beds is not None:
+                db.session.add(CapacityReport(service_id=service.id, unit="bed", available=beds, maximum=20,
+                                              reported_by_id=coach.id, reported_at=now - timedelta(hours=3)))
