@@ -50,12 +50,13 @@ def api_action(action: str, resource: str, *, idempotent: bool = False):
             except StaleDataError as exc:
                 _refuse(action, resource, actor, kwargs, 412, "precondition_failed")
                 raise STALE from exc
-            except IntegrityError:
+            except IntegrityError as exc:
                 db.session.rollback()
                 earlier = idempotency.find(actor.id, key) if key else None
                 if earlier is not None:  # a concurrent retry with the same key won the race
                     return idempotency.replay(earlier, fingerprint)
-                raise
+                _refuse(action, resource, actor, kwargs, 409, "conflict")
+                raise ApiError(409, "conflict", "Someone changed the same records at the same time. Retry.") from exc
             except (ApiError, HTTPException) as exc:
                 status, code = _refusal_code(exc)
                 _refuse(action, resource, actor, kwargs, status, code)

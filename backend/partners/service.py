@@ -61,6 +61,7 @@ def update_organization(actor: User, organization_id: str, changes: dict) -> Org
     org = get_organization(actor, organization_id)
     for field, value in changes.items():
         setattr(org, field, value)
+    org.hsds_extra = _without(org.hsds_extra, changes)
     org.last_verified_at = utcnow()
     audit.record("update", "partner", actor=actor, resource_id=org.id, details={"fields": sorted(changes)})
     return org
@@ -83,6 +84,11 @@ def add_location(org: Organization, data: dict) -> Location:
     db.session.add(location)
     db.session.flush()
     return location
+
+
+def _without(extra: dict | None, changes: dict) -> dict:
+    """An imported HSDS value the product kept aside stops counting once staff edit that field."""
+    return {k: v for k, v in (extra or {}).items() if k not in changes}
 
 
 def _set_attributes(service: Service, data: dict) -> None:
@@ -126,6 +132,7 @@ def update_service(actor: User, service_id: str, changes: dict) -> Service:
     _lead(actor)
     service = get_service(actor, service_id)
     _check_ages(changes.get("minimum_age", service.minimum_age), changes.get("maximum_age", service.maximum_age))
+    service.hsds_extra = _without(service.hsds_extra, changes)
     _set_attributes(service, changes)
     for field, value in changes.items():
         setattr(service, field, value)
