@@ -16,6 +16,13 @@ REDISCLOSURE_NOTICE = (
 )
 
 
+def _program_name(program_id: int) -> str:
+    from backend.database import db
+    from backend.programs.models import Program
+
+    return db.session.get(Program, program_id).name
+
+
 class ConsentSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     patient_id = fields.Integer(dump_only=True)
@@ -32,6 +39,7 @@ class ConsentSchema(ApiSchema):
     revoked_at = UtcDateTime(dump_only=True)
     created_at = UtcDateTime(dump_only=True)
     active = fields.Method("_active", dump_only=True)
+    disclosing_program = fields.Function(lambda consent: _program_name(consent.program_id), dump_only=True)
 
     def _active(self, consent):
         from backend.database import utcnow

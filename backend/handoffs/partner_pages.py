@@ -7,6 +7,7 @@ import zoneinfo
 from flask import Blueprint, abort, render_template, request
 from flask_wtf import FlaskForm
 
+from backend.consent.schemas import REDISCLOSURE_NOTICE
 from backend.database import db
 from backend.extensions import csrf, limiter
 from backend.handoffs import confirmation
@@ -44,5 +45,5 @@ def confirm(token: str):
     db.session.rollback()
     local = summary["appointment_at"].astimezone(zoneinfo.ZoneInfo(summary["timezone"])) \
         if summary["appointment_at"] else None
-    return render_template("handoffs/confirm.html", summary=summary, form=AnswerForm(),
+    return render_template("handoffs/confirm.html", summary=summary, form=AnswerForm(), notice=REDISCLOSURE_NOTICE,
                            when=local.strftime("%A %B %-d, %Y at %-I:%M %p") if local else "not set")

@@ -27,9 +27,9 @@ class Partners(MethodView):
     @blp.arguments(PartnerQuerySchema, location="query")
     @blp.response(200, OrganizationSchema(many=True))
     def get(self, query):
-        """Partner organisations with their point people."""
-        items, headers = paginate(service.list_organizations(current_user, query.get("q")), query["page"],
-                                  query["page_size"])
+        """Partners with their point people; service filters keep partners with a matching service."""
+        page, page_size = query.pop("page"), query.pop("page_size")
+        items, headers = paginate(service.list_organizations(current_user, **query), page, page_size)
         return items, 200, headers
 
     @api_action("create", "partner")

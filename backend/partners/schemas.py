@@ -137,10 +137,6 @@ class OrganizationUpdateSchema(OrganizationSchema):
     description = fields.String()
 
 
-class PartnerQuerySchema(PageQuerySchema):
-    q = fields.String(validate=validate.Length(min=1, max=100))
-
-
 class ServiceQuerySchema(PageQuerySchema):
     service_type = codes(SERVICE_TYPES)
     payer = codes(PAYERS)
@@ -150,3 +146,7 @@ class ServiceQuerySchema(PageQuerySchema):
     walk_in = fields.Boolean()
     has_capacity = fields.Boolean()
     q = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class PartnerQuerySchema(ServiceQuerySchema):
+    """The service filters apply to partners too: a partner matches when one of its services does."""

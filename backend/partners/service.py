@@ -38,13 +38,23 @@ def get_organization(actor: User, organization_id: str) -> Organization:
     return org
 
 
-def list_organizations(actor: User, q: str | None = None) -> sa.Select:
+def list_organizations(actor: User, q: str | None = None, **service_filters) -> sa.Select:
+    """Partners, optionally only those with a service matching every service filter (fresh capacity first)."""
     stmt = sa.select(Organization).where(Organization.program_id == actor.program_id)
     if q:
         stmt = stmt.where(sa.or_(Organization.name.icontains(q, autoescape=True),
                                  Organization.alternate_name.icontains(q, autoescape=True)))
+    filters = {k: v for k, v in service_filters.items() if v is not None}
+    if filters:
+        matching = search_services(actor, **filters).subquery()
+        stmt = stmt.where(Organization.id.in_(sa.select(matching.c.organization_id)))
+    now = utcnow()
+    fresh = (sa.select(CapacityReport.id).join(Service, Service.id == CapacityReport.service_id)
+             .where(Service.organization_id == Organization.id, CapacityReport.available > 0,
+                    CapacityReport.reported_at >= now - CAPACITY_FRESH_FOR).exists())
     return stmt.options(selectinload(Organization.services), selectinload(Organization.contacts),
-                        selectinload(Organization.locations)).order_by(Organization.name, Organization.id)
+                        selectinload(Organization.locations)).order_by(
+        sa.case((fresh, 0), else_=1), Organization.name, Organization.id)
 
 
 def create_organization(actor: User, data: dict) -> Organization:

@@ -37,6 +37,7 @@ def test_page_shows_only_initials_date_and_reference(client, coach_api, supervis
     page = client.get(path).get_data(as_text=True)
     assert "R.D." in page and handoff["reference"] in page
     assert "Rosa" not in page and "Delgado" not in page and "+1" not in page
+    assert "42 CFR part 2" in page  # the redisclosure notice travels with what the partner sees
 
 
 def test_arrived_closes_the_loop_once(client, coach_api, supervisor_api, factory, coach):

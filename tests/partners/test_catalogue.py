@@ -110,3 +110,15 @@ def test_bad_service_input(supervisor_api):
     response = supervisor_api.post(f"/api/v1/partners/{org}/services", json={"name": "X", "minimum_age": 30,
                                                                              "maximum_age": 20})
     assert response.status_code == 422 and "maximum_age" in response.json["errors"]
+
+
+def test_partner_list_takes_the_service_filters(supervisor_api, coach_api):
+    detox_org = partner(supervisor_api, "Detox Partner")
+    housing_org = partner(supervisor_api, "Housing Partner")
+    service_id = supervisor_api.post(f"/api/v1/partners/{detox_org}/services", json=DETOX).json["id"]
+    supervisor_api.post(f"/api/v1/partners/{housing_org}/services", json=HOUSING)
+    assert [p["id"] for p in coach_api.get("/api/v1/partners?service_type=detox&payer=medicaid").json] == [detox_org]
+    assert coach_api.get("/api/v1/partners?service_type=detox&payer=private").json == []
+    coach_api.post(f"/api/v1/services/{service_id}/capacity", json={"available": 1})
+    assert [p["id"] for p in coach_api.get("/api/v1/partners").json][0] == detox_org
+    assert [p["id"] for p in coach_api.get("/api/v1/partners?has_capacity=true").json] == [detox_org]
