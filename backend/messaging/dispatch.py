@@ -27,6 +27,8 @@ LOOP_LIMIT = 3
 LOOP_WINDOW = timedelta(hours=1)
 CLOSED = (PatientStatus.CLOSED, PatientStatus.DECLINED)
 STATUS_CALLBACK_PATH = "/webhooks/twilio/sms/status"
+RECORD_BATCH = 25  # accepted texts recorded per transaction
+RECORD_WITHIN = 0.2  # seconds
 
 
 @dataclass(frozen=True)
@@ -127,19 +129,36 @@ def _refusal(message: Message, patient: Patient | None, now: datetime) -> tuple[
     return None
 
 
-def send_claimed(item: Claimed) -> MessageStatus:
-    """Call Twilio for one claimed text, then record the answer in its own short transaction."""
+def send_claimed(item: Claimed) -> tuple[MessageStatus, str | None]:
+    """Call Twilio for one claimed text; a refusal is recorded at once, a success is returned for batching."""
     callback = current_app.config["PUBLIC_BASE_URL"] + STATUS_CALLBACK_PATH
     try:
         result = gateway().send(item.to, item.body, status_callback=callback)
     except GatewayError as exc:
-        return _record_failure(item.id, exc)
-    message = db.session.get(Message, item.id, with_for_update=True, populate_existing=True)
-    if message.status == MessageStatus.SENDING:
-        message.status, message.twilio_sid, message.sent_at = MessageStatus.SENT, result.sid, utcnow()
-        message.lease_until = None
+        return _record_failure(item.id, exc), None
+    return MessageStatus.SENT, result.sid
+
+
+_MARK_SENT = (
+    sa.update(Message.__table__)
+    .where(Message.__table__.c.id == sa.bindparam("message_id"),
+           Message.__table__.c.status == MessageStatus.SENDING.value)
+    .values(status=MessageStatus.SENT.value, twilio_sid=sa.bindparam("sid"), sent_at=sa.bindparam("sent_at"),
+            lease_until=None, updated_at=sa.bindparam("sent_at"))
+)
+
+
+def record_sent(sent: list[tuple[int, str]]) -> None:
+    """Record several accepted texts in one transaction (one executemany).
+
+    Until this commits they stay `sending`: a crash here leaves them to the
+    reconcile job, which finds them in Twilio's list, so batching is safe.
+    """
+    if not sent:
+        return
+    now = utcnow()
+    db.session.execute(_MARK_SENT, [{"message_id": mid, "sid": sid, "sent_at": now} for mid, sid in sent])
     db.session.commit()
-    return message.status
 
 
 def _record_failure(message_id: int, exc: GatewayError) -> MessageStatus:
@@ -202,11 +221,20 @@ def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int
         claimed = claim_due(size)
         if not claimed:
             break
+        sent: list[tuple[int, str]] = []
+        recorded_at = time.monotonic()
         for item in claimed:
             wait = next_send - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            status = send_claimed(item)
+            status, sid = send_claimed(item)
+            if sid is not None:
+                sent.append((item.id, sid))
+                # Bounded in size and time: a delivery receipt for a SID we have not stored yet is lost.
+                if len(sent) >= RECORD_BATCH or time.monotonic() - recorded_at > RECORD_WITHIN:
+                    record_sent(sent)
+                    sent, recorded_at = [], time.monotonic()
             counts[str(status)] = counts.get(str(status), 0) + 1
             next_send = max(next_send + interval, time.monotonic()) if interval else next_send
+        record_sent(sent)
     return counts
