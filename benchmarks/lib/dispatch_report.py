@@ -347,7 +347,9 @@ def render_section(report: DispatchReport) -> str:
                 f"{s['scan_rounds']} rounds; claim_due in-process in an app context, the claimed rows put back "
                 "to queued between calls; \"nothing due\" after every due row was marked sent)", "",
                 scan_table(report.scans), "", *plan_lines(report.scans)]
-    out += ["", *breakdown_lines(report.breakdown, report.profile, s.get("profile_probe", 0.0))]
+    if out[-1] != "":
+        out.append("")
+    out += breakdown_lines(report.breakdown, report.profile, s.get("profile_probe", 0.0))
     if report.what_ifs:
         out += ["**What if** (`benchmarks/lib/dispatch_whatif.py`: one worker in-process with a backend function "
                 "wrapped for the run only, nothing in backend/ edited. \"async commit\": the transaction that "
