@@ -158,5 +158,8 @@ def _seed_partners(program: Program, coach: User, now) -> None:
             db.session.add(service)
             db.session.flush()
             if beds is not None:
-                db.session.add(CapacityReport(service_id=service.id, unit="bed", available=beds, maximum=20,
-                                              reported_by_id=coach.id, reported_at=now - timedelta(hours=3)))
+                report = CapacityReport(service_id=service.id, unit="bed", available=beds, maximum=20,
+                                        reported_by_id=coach.id, reported_at=now - timedelta(hours=3))
+                db.session.add(report)
+                db.session.flush()
+                service.latest_capacity_id = report.id

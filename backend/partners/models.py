@@ -71,6 +71,10 @@ class Service(TimestampMixin, db.Model):
     url: Mapped[str | None] = mapped_column(sa.String(500))
     last_verified_at: Mapped[datetime | None]
     hsds_extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The newest capacity report, kept on the service so a search joins one row by key
+    # instead of grouping the whole report history.
+    latest_capacity_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("capacity_reports.id", use_alter=True, name="fk_services_latest_capacity_id_capacity_reports"))
 
     organization: Mapped[Organization] = relationship(back_populates="services")
     attributes: Mapped[list[ServiceAttribute]] = relationship(

@@ -159,19 +159,18 @@ def report_capacity(actor: User, service_id: str, data: dict) -> Service:
     if maximum is not None and data["available"] > maximum:
         raise ApiError(422, "validation_error", "Available cannot exceed the maximum.",
                        errors={"available": ["Must not exceed maximum."]})
-    db.session.add(CapacityReport(service_id=service.id, reported_by_id=actor.id, **data))
+    report = CapacityReport(service_id=service.id, reported_by_id=actor.id, **data)
+    db.session.add(report)
+    db.session.flush()
+    service.latest_capacity_id = report.id
     db.session.flush()
     audit.record("report", "capacity", actor=actor, resource_id=service.id)
     return with_capacity(actor, service.id)
 
 
 def _capacity_join(stmt: sa.Select):
-    latest = (sa.select(CapacityReport.service_id, sa.func.max(CapacityReport.reported_at).label("at"))
-              .group_by(CapacityReport.service_id).subquery())
     capacity = aliased(CapacityReport)
-    stmt = (stmt.add_columns(capacity).outerjoin(latest, latest.c.service_id == Service.id)
-            .outerjoin(capacity, sa.and_(capacity.service_id == Service.id, capacity.reported_at == latest.c.at)))
-    return stmt, capacity
+    return stmt.add_columns(capacity).outerjoin(capacity, capacity.id == Service.latest_capacity_id), capacity
 
 
 def search_services(actor: User, *, service_type: list[str] | None = None, payer: list[str] | None = None,

@@ -146,6 +146,9 @@ def load_partners(dbname: str, spec: PartnerSpec) -> dict[str, int]:
                                                  attributes)
         counts["capacity_reports"] = copy_rows(cur, "capacity_reports", [
             "id", "service_id", "unit", "available", "maximum", "note", "reported_by_id", "reported_at"], reports)
+        # What report_capacity keeps up to date: each service's newest report (COPY bypasses it).
+        cur.execute("UPDATE services SET latest_capacity_id = (SELECT c.id FROM capacity_reports c "
+                    "WHERE c.service_id = services.id ORDER BY c.reported_at DESC, c.id DESC LIMIT 1)")
         conn.commit()
     return counts
 

@@ -135,7 +135,7 @@ def render_section(run: PartnersRun, pool: ServerPool, load: LoadSettings) -> st
     lines.append(f"- HSDS export of the whole catalogue: {e.wall_s:.2f} s, {e.bytes / 1024 / 1024:.1f} MiB, "
                  f"tracemalloc peak {e.tracemalloc_peak_mb:.0f} MiB, in {e.statements} SQL statements. "
                  + ("That is slow for a synchronous request: " if e.wall_s > 10 else "")
-                 + "the whole document is built in memory (`backend/partners/hsds_export.py` "
+                 + "The whole document is built in memory (`backend/partners/hsds_export.py` "
                  "`export_catalogue`) - streaming it per organisation (a generator with `yield_per`) or an "
                  "asynchronous export to a file would bound memory as the catalogue grows.")
     return "\n".join(lines)
