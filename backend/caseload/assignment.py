@@ -44,7 +44,7 @@ def cap_reached(coach: User, load: int, cap: int, weight: int) -> ApiError:
 
 def _give(patient: Patient, coach: User, actor: User | None, method: AssignmentMethod,
           load_before: int, cap: int, reason: str | None) -> Assignment:
-    created = method == AssignmentMethod.CREATED
+    created = method in (AssignmentMethod.CREATED, AssignmentMethod.AUTOMATIC)  # both only at creation
     previous = None if created else patient.coach_id
     patient.coach_id = coach.id
     assignment = Assignment(program_id=patient.program_id, patient_id=patient.id, coach_id=coach.id,

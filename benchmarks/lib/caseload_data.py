@@ -73,6 +73,11 @@ def load_caseload_data(dbname: str, spec: CaseloadSpec) -> dict[str, int]:
                 off = {rng.randrange(7), rng.randrange(7)}
                 workdays[coach] = [d for d in range(14) if d % 7 not in off]
         day0 = now.replace(hour=14, minute=0, second=0)  # 08:00 in Chicago (CST), the shift start
+        if day0 + timedelta(hours=9) > now:
+            # Today's 9-hour shift is not over (before 23:00 UTC): the 14 days end with yesterday's. Otherwise
+            # day 0's contacts would be clamped to the last hour, outside every shift, and the data would
+            # depend on the time of day of the run.
+            day0 -= timedelta(days=1)
 
         def shift_start(days_ago: int) -> datetime:
             return day0 - timedelta(days=days_ago)
