@@ -83,3 +83,17 @@ def str_enum(enum_cls, name: str) -> sa.Enum:
         validate_strings=True,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+def take_sqlite_write_lock() -> bool:
+    """On SQLite, start the transaction with the write lock (BEGIN IMMEDIATE); False on other databases.
+
+    Reads that decide a write (a caseload's load, which texts are due) must not
+    run in a deferred transaction that another writer can overtake.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return True

@@ -116,7 +116,7 @@ REFERENCE_QUERIES = {
     "list page, supervisor (whole programme)": (
         "SELECT * FROM patients WHERE program_id = 1 ORDER BY last_name, first_name, id LIMIT 25"),
     "list count, supervisor (whole programme)": "SELECT count(*) FROM patients WHERE program_id = 1",
-    "list page with count(*) OVER (), supervisor (as paginate() sends it)": (
+    "list page with count(*) OVER (), supervisor (the window-count variant, not used)": (
         "SELECT *, count(*) OVER () AS _total FROM patients WHERE program_id = 1 "
         "ORDER BY last_name, first_name, id LIMIT 25"),
     "timeline page": (

@@ -6,7 +6,7 @@ from flask_jwt_extended import current_user
 from backend.audit import service
 from backend.audit.schemas import AuditEventSchema, AuditQuerySchema
 from backend.common.actions import api_action
-from backend.common.pagination import paginate
+from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.users.models import Role
 from backend.users.service import require_role
@@ -22,7 +22,6 @@ class AuditEvents(MethodView):
     def get(self, query):
         """Who read or changed what in your programme, newest first (admins)."""
         require_role(current_user, Role.ADMIN)
-        page, page_size = query.pop("page"), query.pop("page_size")
-        items, headers = paginate(service.list_events(current_user, **query), page, page_size)
+        items, headers = paginate(service.list_events(current_user, **filters(query)), query)
         service.record("list", "audit_event", actor=current_user, details={"count": len(items)})
         return items, 200, headers

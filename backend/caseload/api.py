@@ -82,7 +82,7 @@ class Unassigned(MethodView):
         """Open patients waiting for a coach, oldest first."""
         from backend.patients.service import audit_list
 
-        items, headers = paginate(assignment.unassigned_queue(current_user), query["page"], query["page_size"])
+        items, headers = paginate(assignment.unassigned_queue(current_user), query)
         audit_list(current_user, items, {"unassigned": True})
         return items, 200, headers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from backend.database import db
+from backend.database import db, take_sqlite_write_lock
 from backend.users.models import Role, User
 
 
@@ -16,11 +16,7 @@ def lock_coaches(coach_ids: list[int]) -> None:
     SQLite: take the database write lock first (BEGIN IMMEDIATE); the load read
     after it cannot be changed by anyone else before this transaction ends.
     """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if take_sqlite_write_lock():
         return
     if coach_ids:
         db.session.execute(
@@ -34,8 +30,6 @@ def lock_on_shift_coaches(program_id: int) -> list[User]:
     stmt = (sa.select(User).where(User.program_id == program_id, User.role == Role.COACH, User.active.is_(True),
                                   User.on_shift.is_(True)).order_by(User.id)
             .execution_options(populate_existing=True))
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        lock_coaches([])
+    if take_sqlite_write_lock():
         return list(db.session.scalars(stmt))
     return list(db.session.scalars(stmt.with_for_update(key_share=True)))

@@ -9,14 +9,22 @@ import sqlalchemy as sa
 
 from backend.database import db
 
+PAGING_KEYS = ("page", "page_size")
 
-def paginate(stmt: sa.Select, page: int, page_size: int) -> tuple[list, dict]:
-    """Return the rows of one page and the X-Pagination header (flask-smorest's shape).
+
+def filters(query: dict) -> dict:
+    """A parsed query string without its paging parameters (what a list service filters on)."""
+    return {k: v for k, v in query.items() if k not in PAGING_KEYS}
+
+
+def paginate(stmt: sa.Select, query: dict) -> tuple[list, dict]:
+    """Return the rows of the page `query` asks for and the X-Pagination header (flask-smorest's shape).
 
     Two statements whatever the page size: a COUNT and the page. (A window COUNT
     in the page query saves a round trip but makes a programme-wide first page
     read every row instead of 25 from the index.)
     """
+    page, page_size = query["page"], query["page_size"]
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = db.session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).all()
     # A select of one entity pages entities; of several, it pages rows.

@@ -44,6 +44,5 @@ class PatientDisclosures(MethodView):
     @blp.response(200, DisclosureSchema(many=True))
     def get(self, query, patient_id):
         """Accounting of disclosures: every release to a partner in the last three years."""
-        items, headers = paginate(service.accounting_of_disclosures(current_user, patient_id), query["page"],
-                                  query["page_size"])
+        items, headers = paginate(service.accounting_of_disclosures(current_user, patient_id), query)
         return items, 200, headers

@@ -20,7 +20,7 @@ class PatientContacts(MethodView):
     def get(self, query, patient_id):
         """The patient's contacts, newest first."""
         stmt = service.list_contacts(current_user, patient_id, kind=query.get("kind"))
-        items, headers = paginate(stmt, query["page"], query["page_size"])
+        items, headers = paginate(stmt, query)
         return items, 200, headers
 
     @api_action("create", "contact", idempotent=True)

@@ -24,7 +24,7 @@ class PatientMessages(MethodView):
     @blp.response(200, MessageSchema(many=True))
     def get(self, query, patient_id):
         """The patient's texts in and out, newest first."""
-        items, headers = paginate(service.list_messages(current_user, patient_id), query["page"], query["page_size"])
+        items, headers = paginate(service.list_messages(current_user, patient_id), query)
         return items, 200, headers
 
     @api_action("create", "message", idempotent=True)

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from backend.database import db, utcnow
+from backend.database import db, take_sqlite_write_lock, utcnow
 from backend.messaging import service
 from backend.messaging.gateway import GatewayError, gateway
-from backend.messaging.models import PENDING, Message, MessageStatus
+from backend.messaging.models import Message, MessageStatus
 from backend.patients.models import Patient, PatientStatus
 from backend.tasks.models import Task, TaskKind
 
@@ -52,13 +52,15 @@ def quiet_until(now: datetime, timezone: str, start_hour: int, end_hour: int) ->
     return opens.astimezone(zoneinfo.ZoneInfo("UTC"))
 
 
+# Literal, not bound, statuses: the partial index ix_messages_due matches this predicate
+# even in a generic (prepared) plan, so finding due texts stays flat as the future backlog grows.
+DUE_STATUSES = sa.text("messages.status IN ('scheduled', 'queued')")
+
+
 def _lock_for_claim(limit: int, now: datetime) -> list[Message]:
-    stmt = (sa.select(Message).where(Message.status.in_(PENDING), Message.scheduled_for <= now)
+    stmt = (sa.select(Message).where(DUE_STATUSES, Message.scheduled_for <= now)
             .order_by(Message.scheduled_for, Message.id).limit(limit))
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.dbapi_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if take_sqlite_write_lock():
         return list(db.session.scalars(stmt))
     return list(db.session.scalars(stmt.with_for_update(skip_locked=True, of=Message)))
 

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from backend.common.actions import api_action
-from backend.common.pagination import paginate
+from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.partners import service
 from backend.partners.schemas import (
@@ -28,8 +28,7 @@ class Partners(MethodView):
     @blp.response(200, OrganizationSchema(many=True))
     def get(self, query):
         """Partners with their point people; service filters keep partners with a matching service."""
-        page, page_size = query.pop("page"), query.pop("page_size")
-        items, headers = paginate(service.list_organizations(current_user, **query), page, page_size)
+        items, headers = paginate(service.list_organizations(current_user, **filters(query)), query)
         return items, 200, headers
 
     @api_action("create", "partner")
@@ -81,8 +80,7 @@ class Services(MethodView):
     @blp.response(200, ServiceOutSchema(many=True))
     def get(self, query):
         """Find a service: every filter must match; fresh free capacity first."""
-        page, page_size = query.pop("page"), query.pop("page_size")
-        items, headers = paginate(service.search_services(current_user, **query), page, page_size)
+        items, headers = paginate(service.search_services(current_user, **filters(query)), query)
         return items, 200, headers
 
 

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from backend.common.actions import api_action
-from backend.common.pagination import paginate
+from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.patients import service
 from backend.patients.schemas import PatientListQuerySchema, PatientSchema, PatientUpdateSchema
@@ -20,9 +20,8 @@ class Patients(MethodView):
     @blp.response(200, PatientSchema(many=True))
     def get(self, query):
         """Your patients. `updated_since` returns changes in update order, for offline sync."""
-        page, page_size = query.pop("page"), query.pop("page_size")
-        items, headers = paginate(service.list_patients(current_user, **query), page, page_size)
-        service.audit_list(current_user, items, query)
+        items, headers = paginate(service.list_patients(current_user, **filters(query)), query)
+        service.audit_list(current_user, items, filters(query))
         return items, 200, headers
 
     @api_action("create", "patient", idempotent=True)

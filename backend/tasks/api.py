@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from backend.common.actions import api_action
-from backend.common.pagination import paginate
+from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.tasks import service
 from backend.tasks.schemas import MyTasksQuerySchema, TaskSchema, TaskUpdateSchema
@@ -19,8 +19,7 @@ class MyTasks(MethodView):
     @blp.response(200, TaskSchema(many=True))
     def get(self, query):
         """Your tasks (open by default), soonest due first, with `overdue` flags."""
-        page, page_size = query.pop("page"), query.pop("page_size")
-        items, headers = paginate(service.my_tasks(current_user, **query), page, page_size)
+        items, headers = paginate(service.my_tasks(current_user, **filters(query)), query)
         return service.audit_task_list(current_user, items), 200, headers
 
 

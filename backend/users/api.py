@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from backend.common.actions import api_action
-from backend.common.pagination import paginate
+from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.users import service
 from backend.users.schemas import UserCreateSchema, UserListQuerySchema, UserSchema, UserUpdateSchema
@@ -26,8 +26,7 @@ class Users(MethodView):
     @blp.response(200, UserSchema(many=True))
     def get(self, query):
         """Staff of your programme (supervisors and admins)."""
-        page, page_size = query.pop("page"), query.pop("page_size")
-        items, headers = paginate(service.list_users(current_user, **query), page, page_size)
+        items, headers = paginate(service.list_users(current_user, **filters(query)), query)
         return items, 200, headers
 
     @api_action("create", "user")

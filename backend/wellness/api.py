@@ -18,7 +18,7 @@ class MyWellness(MethodView):
     @blp.response(200, CheckInSchema(many=True))
     def get(self, query):
         """Your check-ins, newest first."""
-        items, headers = paginate(service.my_check_ins(current_user), query["page"], query["page_size"])
+        items, headers = paginate(service.my_check_ins(current_user), query)
         return items, 200, headers
 
     @api_action("create", "wellness_check_in")
@@ -36,8 +36,7 @@ class CoachWellness(MethodView):
     @blp.response(200, CheckInSchema(many=True))
     def get(self, query, coach_id):
         """A coach's check-ins, for their own supervisor only."""
-        items, headers = paginate(service.coach_check_ins(current_user, coach_id), query["page"],
-                                  query["page_size"])
+        items, headers = paginate(service.coach_check_ins(current_user, coach_id), query)
         return items, 200, headers
 
 
@@ -48,8 +47,7 @@ class SupervisionSessions(MethodView):
     @blp.response(200, SupervisionSessionSchema(many=True))
     def get(self, query, coach_id):
         """Supervision sessions with the coach, newest first (supervisors)."""
-        items, headers = paginate(service.supervision_sessions(current_user, coach_id), query["page"],
-                                  query["page_size"])
+        items, headers = paginate(service.supervision_sessions(current_user, coach_id), query)
         return items, 200, headers
 
     @api_action("create", "supervision_session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.database import db, utcnow
+from backend.messaging.dispatch import dispatch_due
 from backend.messaging.models import Message, MessageDirection, MessageStatus
 from backend.patients.models import Patient
 from backend.tasks.models import Task
@@ -41,7 +42,7 @@ def test_stop_opts_out_and_cancels_pending(app, twilio, via_client, factory, coa
     assert status == 200 and "<Response></Response>" in body
     assert patient_row(app, patient.id).sms_opted_out is True
     assert load(app, pending).status == "cancelled" and load(app, pending).reason == "sms_opted_out"
-    run(app, __import__("backend.messaging.dispatch", fromlist=["dispatch_due"]).dispatch_due)
+    run(app, dispatch_due)
     assert twilio.requests == []
 
 
@@ -103,8 +104,6 @@ def test_twilio_retrying_a_webhook_stores_the_reply_once(app, twilio, via_client
 
 
 def test_status_callbacks_are_monotonic_and_idempotent(app, twilio, via_client, factory, coach):
-    from backend.messaging.dispatch import dispatch_due
-
     patient = factory.patient(coach)
     mid = queue(app, patient)
     run(app, dispatch_due)
@@ -124,8 +123,6 @@ def test_unknown_sid_answers_200_and_changes_nothing(app, client, twilio, via_cl
 
 
 def test_undelivered_30003_is_retried_once(app, twilio, via_client, factory, coach):
-    from backend.messaging.dispatch import dispatch_due
-
     patient = factory.patient(coach)
     mid = queue(app, patient)
     run(app, dispatch_due)
