@@ -55,6 +55,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from backend.auth.tokens import init_jwt
+    from backend.partners.catalogue_cache import init_catalogue_cache
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Writers wait for the lock (caseload assignment takes it up front) instead of failing.
@@ -77,6 +78,11 @@ def _init_extensions(app: Flask) -> None:
         pool = redis.BlockingConnectionPool.from_url(app.config["REDIS_URL"], max_connections=64, timeout=5,
                                                      socket_timeout=2, socket_connect_timeout=2)
         app.extensions["bridgeline_redis"] = redis.Redis(connection_pool=pool)
+        # Cached catalogue answers live in Redis too, so every worker shares them (same pool and timeouts).
+        app.config.setdefault("CACHE_TYPE", "RedisCache")
+        app.config.setdefault("CACHE_REDIS_HOST", app.extensions["bridgeline_redis"])
+    app.config.setdefault("CACHE_TYPE", "SimpleCache")  # without Redis, each process keeps its own
+    init_catalogue_cache(app)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

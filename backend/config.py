@@ -51,6 +51,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "bridgeline"),
         "IDEMPOTENCY_KEY_TTL": timedelta(hours=24),
+        # Catalogue searches are cached until the catalogue changes, at most this long (0 turns caching off).
+        "CATALOGUE_CACHE_SECONDS": int(env.get("CATALOGUE_CACHE_SECONDS", "30")),
+        "CACHE_KEY_PREFIX": "bridgeline:cache:",
         # SMS (Twilio). Without an account SID and token the console gateway is used.
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or None,
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and bound in the app factory."""
 
+from flask_caching import Cache
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -23,5 +24,6 @@ jwt = JWTManager()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+cache = Cache()
 
-__all__ = ["JsonErrorApi", "csrf", "db", "jwt", "limiter", "login_manager", "migrate"]
+__all__ = ["JsonErrorApi", "cache", "csrf", "db", "jwt", "limiter", "login_manager", "migrate"]

@@ -24,12 +24,17 @@ def paginate(stmt: sa.Select, query: dict) -> tuple[list, dict]:
     in the page query saves a round trip but makes a programme-wide first page
     read every row instead of 25 from the index.)
     """
-    page, page_size = query["page"], query["page_size"]
+    items, total = page_of(stmt, query["page"], query["page_size"])
+    return items, pagination_header(total, query["page"], query["page_size"])
+
+
+def page_of(stmt: sa.Select, page: int, page_size: int) -> tuple[list, int]:
+    """The rows of one page of a select and the select's total (a COUNT and the page)."""
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = db.session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).all()
     # A select of one entity pages entities; of several, it pages rows.
     items = [row[0] if len(row) == 1 else tuple(row) for row in rows]
-    return items, pagination_header(total, page, page_size)
+    return items, total
 
 
 def page_total(rows: list, page: int, count_query: sa.Select) -> int:

@@ -4,9 +4,9 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from backend.common.actions import api_action
-from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
-from backend.partners import service
+from backend.partners import search, service
+from backend.partners.catalogue_cache import cached_page
 from backend.partners.schemas import (
     CapacitySchema,
     OrganizationSchema,
@@ -20,6 +20,8 @@ from backend.partners.schemas import (
 )
 
 blp = ApiBlueprint("partners", __name__, url_prefix="/api/v1", description="Partner catalogue (HSDS-shaped)")
+SERVICE_CARDS = ServiceOutSchema(many=True)
+PARTNERS = OrganizationSchema(many=True)
 
 
 @blp.route("/partners")
@@ -28,8 +30,7 @@ class Partners(MethodView):
     @blp.response(200, OrganizationSchema(many=True))
     def get(self, query):
         """Partners with their point people; service filters keep partners with a matching service."""
-        items, headers = paginate(service.list_organizations(current_user, **filters(query)), query)
-        return items, 200, headers
+        return cached_page(current_user, "partners", query, service.search_partners, PARTNERS)
 
     @api_action("create", "partner")
     @blp.arguments(OrganizationSchema)
@@ -80,8 +81,7 @@ class Services(MethodView):
     @blp.response(200, ServiceOutSchema(many=True))
     def get(self, query):
         """Find a service: every filter must match; fresh free capacity first."""
-        items, headers = paginate(service.search_services(current_user, **filters(query)), query)
-        return items, 200, headers
+        return cached_page(current_user, "services", query, search.search_services, SERVICE_CARDS)
 
 
 @blp.route("/services/<service_id>")
@@ -89,7 +89,7 @@ class ServiceItem(MethodView):
     @blp.response(200, ServiceOutSchema)
     def get(self, service_id):
         """One service with its latest capacity."""
-        return service.with_capacity(current_user, service_id)
+        return search.service_card(current_user, service_id)
 
     @api_action("update", "service")
     @blp.arguments(ServiceUpdateSchema)

@@ -1,6 +1,6 @@
 """Open Referral HSDS 3.0 interchange: export and import under /api/v1/hsds, the read-only HSDS API under /hsds."""
 
-from flask import current_app, request
+from flask import Response, current_app, request, stream_with_context
 from flask_jwt_extended import current_user
 from marshmallow import fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -42,7 +42,8 @@ def export_catalogue():
     organization `metadata` entry "verified") and the latest capacity (HSDS 3.1 `capacities`) are mapped.
     Fields an import brought that the product does not model are exported as imported.
     """
-    return hsds_export.export_catalogue(current_user)
+    # Streamed a batch at a time: a large catalogue neither waits to be built whole nor sits in memory.
+    return Response(stream_with_context(hsds_export.export_catalogue(current_user)), mimetype="application/json")
 
 
 @blp.route("/import", methods=["POST"])

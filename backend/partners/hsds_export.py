@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import functools
 import math
+import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from flask import current_app
+from sqlalchemy.orm import Session, selectinload
 
 from backend.common.pagination import page_total
 from backend.database import db
@@ -26,6 +29,8 @@ from backend.users.models import User
 # Nested lists the product models: import maps them, export lays the product's values over what was imported.
 ORGANIZATION_LISTS = ("phones", "contacts", "locations", "metadata")
 SERVICE_LISTS = ("phones", "schedules", "languages", "attributes", "contacts", "service_at_locations")
+EXPORT_BATCH = 200  # organizations (with their services) read and written out at a time
+EXPORT_SPOOL_BYTES = 8 * 1024 * 1024  # the services list waits in memory up to this, then on disk
 
 
 # --- nested objects ---------------------------------------------------------------------------------------------------
@@ -62,8 +67,9 @@ def phones(owner_id: str, owner_key: str, number: str | None) -> hsds.Product:
     return {"primary": functools.partial(phone_item, owner_id, owner_key, number)} if number else {}
 
 
+@functools.cache
 def taxonomy_term(kind: str, code: str) -> dict:
-    """The HSDS taxonomy term of one of the product's codes."""
+    """The HSDS taxonomy term of one of the product's codes (one shared dict per code: never mutate it)."""
     taxonomy, description, labels = hsds.TAXONOMIES[kind]
     taxonomy_id = str(uuid.uuid5(hsds.NAMESPACE, f"taxonomy/{taxonomy}"))
     return {"id": hsds.term_id(taxonomy, code), "code": code, "name": labels[code], "description": labels[code],
@@ -258,16 +264,10 @@ def basic(record: dict) -> dict:
     return {key: value for key, value in record.items() if not isinstance(value, list)}
 
 
-def latest_capacity(program_id: int, service_ids=None) -> dict[str, CapacityReport]:
-    """The latest capacity report of each service of the programme (or of the services given)."""
-    scope = (sa.select(Service.id).where(Service.program_id == program_id) if service_ids is None
-             else list(service_ids))
-    latest = (sa.select(CapacityReport.service_id, sa.func.max(CapacityReport.reported_at).label("at"))
-              .where(CapacityReport.service_id.in_(scope)).group_by(CapacityReport.service_id).subquery())
-    reports = db.session.scalars(
-        sa.select(CapacityReport).join(latest, sa.and_(CapacityReport.service_id == latest.c.service_id,
-                                                       CapacityReport.reported_at == latest.c.at))
-        .order_by(CapacityReport.id))
+def latest_capacity(session: Session, services) -> dict[str, CapacityReport]:
+    """The latest capacity report of each of `services`, by service id."""
+    ids = [s.latest_capacity_id for s in services if s.latest_capacity_id]
+    reports = session.scalars(sa.select(CapacityReport).where(CapacityReport.id.in_(ids))) if ids else []
     return {report.service_id: report for report in reports}
 
 
@@ -279,23 +279,55 @@ def _organization_parts(org: Organization, capacity: dict) -> tuple[dict, list[d
     return organization_object(org, contacts, locations, services), services
 
 
-def export_catalogue(actor: User) -> dict:
-    """The caller's programme as {"organizations": [...with services nested], "services": [service_full...]}."""
-    orgs = db.session.scalars(
-        sa.select(Organization).where(Organization.program_id == actor.program_id)
-        .options(selectinload(Organization.services).selectinload(Service.attributes),
-                 selectinload(Organization.contacts), selectinload(Organization.locations))
-        .order_by(Organization.name, Organization.id)).all()
-    capacity = latest_capacity(actor.program_id)
-    organizations, services = [], []
-    for org in orgs:
-        record, nested = _organization_parts(org, capacity)
-        organizations.append(record)
-        # The full organization is in "organizations"; each service names it with its one-to-one fields only.
-        summary = basic(record)
-        services.extend({**service, "organization": summary} for service in nested)
-    services.sort(key=lambda s: (s["name"], s["id"]))
-    return {"organizations": organizations, "services": services}
+def _in_batches(session: Session, stmt: sa.Select, order: tuple, size: int):
+    """The rows of `stmt` a batch at a time, in `order` (keyset paging: each batch is one indexed range)."""
+    last = None
+    while True:
+        page = stmt if last is None else stmt.where(sa.tuple_(*order) > sa.tuple_(*last))
+        batch = session.scalars(page.order_by(*order).limit(size)).all()
+        if not batch:
+            return
+        yield batch
+        last = tuple(getattr(batch[-1], column.key) for column in order)
+        session.expunge_all()  # the batch is written out: memory stays flat however large the catalogue
+
+
+def export_catalogue(actor: User) -> Iterator[str]:
+    """The programme's catalogue as HSDS JSON text, in pieces: {"organizations": [...], "services": [...]}.
+
+    Organizations (by name) nest their services; "services" holds each service again in service_full
+    shape, naming its organization, in the same order (organization, then service name). One pass
+    over the catalogue, a batch at a time: organizations stream out as they are built while the
+    services list waits in a spool file (in memory up to EXPORT_SPOOL_BYTES, then on disk), so memory
+    stays flat however large the catalogue.
+    """
+    encode = functools.partial(current_app.json.dumps, separators=(",", ":"))  # compact, as jsonify writes
+    organizations = (sa.select(Organization).where(Organization.program_id == actor.program_id)
+                     .options(selectinload(Organization.services).selectinload(Service.attributes),
+                              selectinload(Organization.contacts), selectinload(Organization.locations)))
+    with Session(db.engine) as session, tempfile.SpooledTemporaryFile(EXPORT_SPOOL_BYTES, mode="w+") as spool:
+        if session.get_bind().dialect.name == "postgresql":  # one snapshot, so batches neither skip nor repeat
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield '{"organizations":['
+        org_separator = service_separator = ""
+        for batch in _in_batches(session, organizations, (Organization.name, Organization.id), EXPORT_BATCH):
+            capacity = latest_capacity(session, [s for org in batch for s in org.services])
+            written = []
+            for org in batch:
+                record, services = _organization_parts(org, capacity)
+                written.append(org_separator + encode(record))
+                org_separator = ","
+                # The full organization is in "organizations"; each service names it by its one-to-one fields.
+                summary = basic(record)
+                for service in services:
+                    spool.write(service_separator + encode({**service, "organization": summary}))
+                    service_separator = ","
+            yield "".join(written)
+        yield '],"services":['
+        spool.seek(0)
+        while chunk := spool.read(64 * 1024):
+            yield chunk
+        yield "]}"
 
 
 def service_page(actor: User, page: int, per_page: int) -> dict:
@@ -322,4 +354,4 @@ def service_full(actor: User, service_id: str) -> dict:
     contacts, locations = by_name(org.contacts), by_name(org.locations)
     organization = organization_object(org, contacts, locations)
     return service_object(service, contacts, {loc.id for loc in locations},
-                          latest_capacity(actor.program_id, [service.id]).get(service.id), organization)
+                          latest_capacity(db.session, [service]).get(service.id), organization)

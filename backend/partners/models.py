@@ -121,3 +121,13 @@ class CapacityReport(db.Model):
     note: Mapped[str | None] = mapped_column(sa.String(500))
     reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CatalogueVersion(db.Model):
+    """A random token per programme, replaced whenever its catalogue changes: cached searches key on it."""
+
+    __tablename__ = "catalogue_versions"
+
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(32))
+    changed_at: Mapped[datetime]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, pre_dump, validate
+from marshmallow import Schema, fields, validate
 
 from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime
-from backend.database import utcnow
 from backend.partners.vocabulary import CAPACITY_UNITS, MOUD, PAYERS, SERVICE_TYPES
 
 LANGUAGE = fields.String(validate=validate.Regexp(r"^[a-z]{2,3}$", error="Use an ISO 639 code such as en or es."))
@@ -73,6 +72,8 @@ class ServiceUpdateSchema(ServiceInSchema):
 
 
 class ServiceOutSchema(Schema):
+    """A service card (backend/partners/search.py): what a coach needs to pick and call a partner."""
+
     id = fields.String()
     organization_id = fields.String()
     organization_name = fields.String()
@@ -95,27 +96,6 @@ class ServiceOutSchema(Schema):
     last_verified_at = UtcDateTime(allow_none=True)
     verification_overdue = fields.Boolean()
     capacity = fields.Nested(CapacitySchema, allow_none=True)
-
-    @pre_dump
-    def flatten(self, row, **kwargs):
-        from backend.partners.service import CAPACITY_FRESH_FOR, VERIFY_EVERY
-
-        service, capacity = (row.service, row.capacity) if hasattr(row, "service") else tuple(row)
-        now = utcnow()
-        values = {a.kind: [] for a in service.attributes}
-        for attribute in service.attributes:
-            values[attribute.kind].append(attribute.value)
-        return {
-            **{c.name: getattr(service, c.name) for c in service.__table__.columns},
-            "organization_name": service.organization.name,
-            "service_types": values.get("service_type", []), "payers": values.get("payer", []),
-            "moud": values.get("moud", []), "languages": values.get("language", []),
-            "verification_overdue": service.last_verified_at is None or service.last_verified_at < now - VERIFY_EVERY,
-            "capacity": None if capacity is None else {
-                "available": capacity.available, "maximum": capacity.maximum, "unit": capacity.unit,
-                "note": capacity.note, "reported_at": capacity.reported_at, "reported_by_id": capacity.reported_by_id,
-                "stale": capacity.reported_at < now - CAPACITY_FRESH_FOR},
-        }
 
 
 class OrganizationSchema(ApiSchema):

@@ -1,16 +1,15 @@
-"""Partner catalogue rules: who edits, how services are found, capacity freshness."""
+"""Partner catalogue rules: who edits partners and services, capacity reports, the partner list."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from backend.audit import service as audit
+from backend.common.pagination import page_of
 from backend.database import db, utcnow
 from backend.errors import ApiError, field_error, not_found
+from backend.partners import search
 from backend.partners.models import (
     CapacityReport,
     Location,
@@ -22,8 +21,6 @@ from backend.partners.models import (
 from backend.users.models import Role, User
 from backend.users.service import require_role
 
-CAPACITY_FRESH_FOR = timedelta(hours=24)
-VERIFY_EVERY = timedelta(days=90)
 ATTRIBUTE_FIELDS = {"service_types": "service_type", "payers": "payer", "moud": "moud", "languages": "language"}
 
 
@@ -38,20 +35,25 @@ def get_organization(actor: User, organization_id: str) -> Organization:
     return org
 
 
+def search_partners(actor: User, page: int, page_size: int, **filters) -> tuple[list[Organization], int]:
+    """One page of partners (see list_organizations) and the total."""
+    return page_of(list_organizations(actor, **filters), page, page_size)
+
+
 def list_organizations(actor: User, q: str | None = None, **service_filters) -> sa.Select:
     """Partners, optionally only those with a service matching every service filter (fresh capacity first)."""
+    now = utcnow()
     stmt = sa.select(Organization).where(Organization.program_id == actor.program_id)
     if q:
         stmt = stmt.where(sa.or_(Organization.name.icontains(q, autoescape=True),
                                  Organization.alternate_name.icontains(q, autoescape=True)))
     filters = {k: v for k, v in service_filters.items() if v is not None}
     if filters:
-        matching = search_services(actor, **filters).subquery()
-        stmt = stmt.where(Organization.id.in_(sa.select(matching.c.organization_id)))
-    now = utcnow()
-    fresh = (sa.select(CapacityReport.id).join(Service, Service.id == CapacityReport.service_id)
-             .where(Service.organization_id == Organization.id, CapacityReport.available > 0,
-                    CapacityReport.reported_at >= now - CAPACITY_FRESH_FOR).exists())
+        matching = search.filter_services(search.catalogue_select(actor.program_id, Service.organization_id),
+                                          now, **filters)
+        stmt = stmt.where(Organization.id.in_(matching))
+    fresh = (search.catalogue_select(actor.program_id, Service.id)
+             .where(Service.organization_id == Organization.id, search.has_fresh_capacity(now)).exists())
     return stmt.options(selectinload(Organization.services), selectinload(Organization.contacts),
                         selectinload(Organization.locations)).order_by(
         sa.case((fresh, 0), else_=1), Organization.name, Organization.id)
@@ -114,7 +116,7 @@ def _check_ages(minimum: int | None, maximum: int | None) -> None:
         raise field_error("maximum_age", "Must not be below minimum_age.")
 
 
-def create_service(actor: User, organization_id: str, data: dict) -> Service:
+def create_service(actor: User, organization_id: str, data: dict) -> dict:
     _lead(actor)
     org = get_organization(actor, organization_id)
     _check_ages(data.get("minimum_age"), data.get("maximum_age"))
@@ -128,7 +130,7 @@ def create_service(actor: User, organization_id: str, data: dict) -> Service:
     db.session.add(service)
     db.session.flush()
     audit.record("create", "service", actor=actor, resource_id=service.id)
-    return with_capacity(actor, service.id)
+    return search.service_card(actor, service.id)
 
 
 def get_service(actor: User, service_id: str) -> Service:
@@ -138,7 +140,7 @@ def get_service(actor: User, service_id: str) -> Service:
     return service
 
 
-def update_service(actor: User, service_id: str, changes: dict) -> Service:
+def update_service(actor: User, service_id: str, changes: dict) -> dict:
     _lead(actor)
     service = get_service(actor, service_id)
     _check_ages(changes.get("minimum_age", service.minimum_age), changes.get("maximum_age", service.maximum_age))
@@ -149,10 +151,10 @@ def update_service(actor: User, service_id: str, changes: dict) -> Service:
     service.last_verified_at = utcnow()
     db.session.flush()
     audit.record("update", "service", actor=actor, resource_id=service.id)
-    return with_capacity(actor, service.id)
+    return search.service_card(actor, service.id)
 
 
-def report_capacity(actor: User, service_id: str, data: dict) -> Service:
+def report_capacity(actor: User, service_id: str, data: dict) -> dict:
     """Any staff member records what they learned about free capacity; who and when are kept."""
     service = get_service(actor, service_id)
     maximum = data.get("maximum")
@@ -165,55 +167,4 @@ def report_capacity(actor: User, service_id: str, data: dict) -> Service:
     service.latest_capacity_id = report.id
     db.session.flush()
     audit.record("report", "capacity", actor=actor, resource_id=service.id)
-    return with_capacity(actor, service.id)
-
-
-def _capacity_join(stmt: sa.Select):
-    capacity = aliased(CapacityReport)
-    return stmt.add_columns(capacity).outerjoin(capacity, capacity.id == Service.latest_capacity_id), capacity
-
-
-def search_services(actor: User, *, service_type: list[str] | None = None, payer: list[str] | None = None,
-                    moud: list[str] | None = None, language: list[str] | None = None, age: int | None = None,
-                    walk_in: bool | None = None, has_capacity: bool | None = None, q: str | None = None,
-                    now: datetime | None = None) -> sa.Select:
-    """Services matching every filter given; fresh free capacity first."""
-    now = now or utcnow()
-    stmt, capacity = _capacity_join(sa.select(Service).join(Organization, Organization.id == Service.organization_id)
-                                    .where(Service.program_id == actor.program_id))
-    for kind, values in (("service_type", service_type), ("payer", payer), ("moud", moud), ("language", language)):
-        if values:
-            stmt = stmt.where(sa.exists().where(ServiceAttribute.service_id == Service.id,
-                                                ServiceAttribute.kind == kind, ServiceAttribute.value.in_(values)))
-    if age is not None:
-        stmt = stmt.where(sa.or_(Service.minimum_age.is_(None), Service.minimum_age <= age),
-                          sa.or_(Service.maximum_age.is_(None), Service.maximum_age >= age))
-    if walk_in is not None:
-        stmt = stmt.where(Service.walk_in.is_(walk_in))
-    fresh = sa.and_(capacity.reported_at >= now - CAPACITY_FRESH_FOR, capacity.available > 0)
-    if has_capacity:
-        stmt = stmt.where(fresh)
-    if q:
-        stmt = stmt.where(sa.or_(Service.name.icontains(q, autoescape=True),
-                                 Organization.name.icontains(q, autoescape=True),
-                                 Service.description.icontains(q, autoescape=True)))
-    return (stmt.options(selectinload(Service.attributes), selectinload(Service.organization))
-            .order_by(sa.case((fresh, 0), else_=1), Service.name, Service.id))
-
-
-@dataclass(frozen=True)
-class ServiceWithCapacity:
-    """A service and its latest capacity report (not a tuple: a view returning a tuple means status/headers)."""
-
-    service: Service
-    capacity: CapacityReport | None
-
-
-def with_capacity(actor: User, service_id: str) -> ServiceWithCapacity:
-    """One service and its latest capacity report."""
-    stmt, _capacity = _capacity_join(sa.select(Service).where(Service.id == service_id,
-                                                              Service.program_id == actor.program_id))
-    row = db.session.execute(stmt.options(selectinload(Service.attributes), selectinload(Service.organization))).first()
-    if row is None:
-        raise not_found("service")
-    return ServiceWithCapacity(row[0], row[1])
+    return search.service_card(actor, service.id)

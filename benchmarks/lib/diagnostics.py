@@ -26,13 +26,13 @@ BREAKDOWN = [
 ]
 
 
-def make_app(dbname: str, redis_url: str | None):
+def make_app(dbname: str, redis_url: str | None, **overrides):
     import_backend()
     from backend import create_app
 
     return create_app({
         "SQLALCHEMY_DATABASE_URI": pg_url(dbname), "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
-        "RATELIMIT_KEY_PREFIX": RATELIMIT_PREFIX, "SECRET_KEY": secrets.token_urlsafe(36),
+        "RATELIMIT_KEY_PREFIX": RATELIMIT_PREFIX, "SECRET_KEY": secrets.token_urlsafe(36), **overrides,
     })
 
 

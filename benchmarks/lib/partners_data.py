@@ -149,6 +149,9 @@ def load_partners(dbname: str, spec: PartnerSpec) -> dict[str, int]:
         # What report_capacity keeps up to date: each service's newest report (COPY bypasses it).
         cur.execute("UPDATE services SET latest_capacity_id = (SELECT c.id FROM capacity_reports c "
                     "WHERE c.service_id = services.id ORDER BY c.reported_at DESC, c.id DESC LIMIT 1)")
+        # And the programme's catalogue token, which any write through the app sets (searches cache under it).
+        cur.execute("INSERT INTO catalogue_versions (program_id, token, changed_at) VALUES (%s, %s, now()) "
+                    "ON CONFLICT (program_id) DO UPDATE SET token = excluded.token", (PROGRAM_ID, uuid.uuid4().hex))
         conn.commit()
     return counts
 

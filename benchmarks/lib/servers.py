@@ -108,9 +108,9 @@ class ServerPool:
     def __exit__(self, *exc) -> None:
         self.stop_all()
 
-    def start_app(self, name: str, dbname: str, with_redis: bool = True) -> Server:
-        server = start_gunicorn(name, APP_SPEC, app_env(dbname, with_redis), self.workers, self.threads,
-                                self.workdir, "/healthz")
+    def start_app(self, name: str, dbname: str, with_redis: bool = True, env: dict | None = None) -> Server:
+        server = start_gunicorn(name, APP_SPEC, {**app_env(dbname, with_redis), **(env or {})}, self.workers,
+                                self.threads, self.workdir, "/healthz")
         self.servers.append(server)
         return server
 

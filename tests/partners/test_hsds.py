@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 
 from backend.audit.models import AuditEvent
 from backend.database import db
+from backend.partners import hsds_export
 from backend.partners.hsds import DEFAULT_SCHEMA_DIR
 from backend.partners.models import Location, Organization, PartnerContact, Service, ServiceAttribute
 from tests.partners.test_catalogue import DETOX, HOUSING, partner
@@ -85,8 +86,10 @@ def test_export_validates_against_the_hsds_schemas(coach_api, catalogue):
     assert response.status_code == 200
     doc = response.json
     assert [o["name"] for o in doc["organizations"]] == ["Harbor Recovery", "Northside Health"]
-    assert [s["name"] for s in doc["services"]] == ["Bridge House", "Harbor Outpatient",
-                                                    "Northside Withdrawal Management"]
+    # "services" repeats the nested services in the same order: by organization, then by name.
+    assert [s["name"] for s in doc["services"]] == [s["name"] for o in doc["organizations"] for s in o["services"]]
+    assert sorted(s["name"] for s in doc["services"]) == ["Bridge House", "Harbor Outpatient",
+                                                          "Northside Withdrawal Management"]
     for org in doc["organizations"]:
         assert_valid("organization", org)
     for service in doc["services"]:
@@ -369,3 +372,25 @@ def test_a_point_person_of_several_services_round_trips(app, supervisor_api):
     services = {s["id"]: s for s in supervisor_api.get("/api/v1/hsds/export").json["organizations"][0]["services"]}
     assert services[second["id"]]["contacts"] == second["contacts"]
     assert services[EXAMPLE_SERVICE]["contacts"][0]["name"] == "Ann Persona"
+
+
+def test_the_streamed_export_is_the_same_whatever_the_batch_and_spool_size(coach_api, catalogue, monkeypatch):
+    whole = coach_api.get("/api/v1/hsds/export")
+    monkeypatch.setattr(hsds_export, "EXPORT_BATCH", 1)  # a batch boundary between every organization
+    monkeypatch.setattr(hsds_export, "EXPORT_SPOOL_BYTES", 64)  # the services list spills to disk
+    pieces = coach_api.get("/api/v1/hsds/export")
+    assert pieces.get_data() == whole.get_data() and len(pieces.json["organizations"]) == 2
+
+
+def test_the_export_reads_a_batch_at_a_time_not_a_row_at_a_time(supervisor_api, catalogue, count_statements):
+    with count_statements() as statements:
+        supervisor_api.get("/api/v1/hsds/export").get_data()
+    small = len(statements)
+    for n in range(6):
+        org = partner(supervisor_api, f"Partner {n}")
+        supervisor_api.post(f"/api/v1/partners/{org}/services", json={**DETOX, "name": f"Detox {n}"})
+        supervisor_api.post(f"/api/v1/partners/{org}/contacts", json={"name": f"Intake {n}"})
+    with count_statements() as statements:
+        doc = supervisor_api.get("/api/v1/hsds/export").json
+    assert len(doc["organizations"]) == 8 and len(doc["services"]) == 9
+    assert len(statements) == small
