@@ -1,8 +1,8 @@
-"""Admin panel views: log in, log out, dashboard."""
+"""Admin panel views: log in, log out, dashboard, team caseloads, partner outcomes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from admin.forms import LoginForm, LogoutForm
@@ -12,6 +12,7 @@ from backend.caseload import service as caseload_service
 from backend.database import db
 from backend.errors import ApiError
 from backend.extensions import csrf, login_manager
+from backend.reports import partners as partner_reports
 from backend.reports import service as reports
 from backend.users.models import Role, User
 
@@ -52,6 +53,35 @@ def team():
         return redirect(url_for("admin.dashboard"))
     return render_template("admin/team.html", rows=caseload_service.team_caseloads(current_user),
                            logout_form=LogoutForm())
+
+
+PERIODS = (30, 90, 365)  # days a supervisor can look back over in the partner outcomes page
+
+
+def _outcomes() -> tuple[list[dict], int]:
+    days = request.args.get("days", type=int)
+    days = days if days in PERIODS else 90
+    report = partner_reports.partner_outcomes(current_user, days)
+    db.session.commit()  # keeps the audit event of this read
+    return report, days
+
+
+@blueprint.get("/partners")
+@login_required
+def partner_outcomes():
+    """Which partners actually receive our patients: handoffs, attendance, no-shows, speed, referrals back."""
+    report, days = _outcomes()
+    rows = sorted(report, key=lambda row: (-row["handoffs"], row["organization_name"]))
+    return render_template("admin/partners.html", rows=rows, days=days, periods=PERIODS, logout_form=LogoutForm())
+
+
+@blueprint.get("/partners/outcomes.csv")
+@login_required
+def partner_outcomes_csv():
+    """The partner outcomes of the chosen period as a spreadsheet."""
+    report, days = _outcomes()
+    return Response(partner_reports.as_csv(report), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=partner-outcomes-{days}d.csv"})
 
 
 @blueprint.route("/login", methods=["GET", "POST"])

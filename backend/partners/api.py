@@ -22,12 +22,14 @@ from backend.partners.schemas import (
 blp = ApiBlueprint("partners", __name__, url_prefix="/api/v1", description="Partner catalogue (HSDS-shaped)")
 SERVICE_CARDS = ServiceOutSchema(many=True)
 PARTNERS = OrganizationSchema(many=True)
+NOT_MODIFIED = "Not modified: the ETag sent in If-None-Match is still current (no body)."
 
 
 @blp.route("/partners")
 class Partners(MethodView):
     @blp.arguments(PartnerQuerySchema, location="query")
     @blp.response(200, OrganizationSchema(many=True))
+    @blp.alt_response(304, description=NOT_MODIFIED, success=True)
     def get(self, query):
         """Partners with their point people; service filters keep partners with a matching service."""
         return cached_page(current_user, "partners", query, service.search_partners, PARTNERS)
@@ -79,6 +81,7 @@ class PartnerServices(MethodView):
 class Services(MethodView):
     @blp.arguments(ServiceQuerySchema, location="query")
     @blp.response(200, ServiceOutSchema(many=True))
+    @blp.alt_response(304, description=NOT_MODIFIED, success=True)
     def get(self, query):
         """Find a service: every filter must match; fresh free capacity first."""
         return cached_page(current_user, "services", query, search.search_services, SERVICE_CARDS)

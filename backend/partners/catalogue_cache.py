@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -113,7 +113,11 @@ def _cache_call(operation: str, *args):
 
 
 def cached_page(actor: User, name: str, query: dict, search: Callable[..., tuple[list, int]], schema) -> Response:
-    """A JSON page of `search(actor, **query)` dumped with `schema`, from the cache while the catalogue is unchanged."""
+    """A JSON page of `search(actor, **query)` dumped with `schema`, from the cache while the catalogue is unchanged.
+
+    The answer carries an ETag: an app that sends it back in If-None-Match gets 304 and no body while
+    nothing changed (a phone on a weak signal re-checks its saved list for a few bytes).
+    """
     seconds = current_app.config["CATALOGUE_CACHE_SECONDS"]
     token = catalogue_token(actor.program_id) if seconds > 0 else None
     key = _key(actor.program_id, token, name, query) if token else None
@@ -121,8 +125,14 @@ def cached_page(actor: User, name: str, query: dict, search: Callable[..., tuple
     if entry is None:
         items, total = search(actor, **query)
         body = current_app.json.dumps(schema.dump(items), separators=(",", ":"))
-        entry = (body, pagination_header(total, query["page"], query["page_size"]))
+        headers = {**pagination_header(total, query["page"], query["page_size"]),
+                   "ETag": f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'}
+        entry = (body, headers)
         if key:
             _cache_call("set", key, entry, seconds)
     body, headers = entry
+    # private: answers depend on the caller's programme; no-cache: revalidate with the ETag before reuse.
+    headers = {**headers, "Cache-Control": "private, no-cache"}
+    if headers["ETag"].strip('"') in request.if_none_match:
+        return Response(status=304, headers=headers)
     return Response(body, mimetype="application/json", headers=headers)

@@ -56,6 +56,13 @@ def test_supervisor_logs_in_and_out_in_the_browser(page, live_server, supervisor
     page.wait_for_url(f"{live_server}/admin/team")
     assert page.get_by_test_id(f"coach-{coach.id}").get_by_text("No supervision session ever.").is_visible()
     page.screenshot(path=str(ARTIFACTS / f"admin-team-{backend}.png"), full_page=True)
+    page.click("nav >> text=Partner outcomes")
+    page.wait_for_url(f"{live_server}/admin/partners")
+    assert page.get_by_role("heading", level=1).inner_text() == "Partner outcomes"
+    assert page.get_by_test_id("handoffs").inner_text() == "0"
+    page.click("text=Last 30 days")
+    page.wait_for_url(f"{live_server}/admin/partners?days=30")
+    page.screenshot(path=str(ARTIFACTS / f"admin-partners-{backend}.png"), full_page=True)
     page.click("text=Log out")
     page.wait_for_url(f"{live_server}/admin/login")
     assert "You are logged out." in page.content()

@@ -157,3 +157,17 @@ def test_a_computed_search_costs_the_same_statements_for_any_page_size(app, coac
             assert len(coach_api.get(f"/api/v1/services?service_type=detox&page_size={size}").json) == size
         counted.append(len(statements))
     assert counted[0] == counted[1]
+
+
+def test_an_app_revalidates_its_saved_list_with_the_etag(app, coach_api, detox):
+    first = coach_api.get(DETOX_SEARCH)
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    unchanged = coach_api.get(DETOX_SEARCH, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b"" and unchanged.headers["ETag"] == etag
+    app.config["CATALOGUE_CACHE_SECONDS"] = 0  # computed answers carry the same ETag for the same content
+    assert coach_api.get(DETOX_SEARCH, headers={"If-None-Match": etag}).status_code == 304
+    coach_api.post(f"/api/v1/services/{detox}/capacity", json={"available": 4})
+    changed = coach_api.get(DETOX_SEARCH, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.json[0]["capacity"]["available"] == 4
