@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from backend.audit import service as audit
 from backend.auth import throttle, tokens
+from backend.auth.models import AuthSession
 from backend.auth.passwords import hash_password, needs_rehash, verify_password
 from backend.database import db, utcnow
 from backend.errors import ApiError
 from backend.users.models import User
 
 INVALID_CREDENTIALS = "The e-mail address or password is incorrect."
+# An ended session's record is kept a while for investigations, then deleted (its tokens expired long before).
+SESSION_RECORDS_KEPT = timedelta(days=30)
 
 
 def authenticate(email: str, password: str) -> User:
@@ -50,3 +55,9 @@ def logout(user: User, sid: str) -> None:
     tokens.revoke_sessions([sid], "logout")
     audit.record("logout", "session", actor=user)
     db.session.commit()
+
+
+def purge_ended_sessions() -> int:
+    """Delete sessions that expired more than SESSION_RECORDS_KEPT ago (a revoked token is then simply unknown)."""
+    cutoff = utcnow() - SESSION_RECORDS_KEPT
+    return db.session.execute(sa.delete(AuthSession).where(AuthSession.expires_at < cutoff)).rowcount

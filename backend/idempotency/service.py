@@ -75,3 +75,8 @@ def remember(user_id: int, key: str, fingerprint: str, response: Response) -> No
         response_body=response.get_json(silent=True) or {},
         response_headers={h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers},
     ))
+
+
+def purge_expired() -> int:
+    """Delete stored responses past the key's lifetime (they may hold patient data): the number deleted."""
+    return db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.created_at < _cutoff())).rowcount

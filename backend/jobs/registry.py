@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from backend.auth.service import purge_ended_sessions
 from backend.caseload.snapshots import write_daily_snapshots
+from backend.idempotency.service import purge_expired as purge_idempotency_records
 from backend.messaging.dispatch import dispatch_due
 from backend.messaging.reconcile import reconcile_unknown
 from backend.shifts.service import close_stale_shifts
@@ -33,4 +35,7 @@ JOBS: tuple[Job, ...] = (
     Job("caseload_snapshots", write_daily_snapshots, CronTrigger(hour=23, minute=50, timezone="UTC")),
     Job("weekly_check_in_tasks", create_weekly_check_in_tasks,
         CronTrigger(day_of_week="mon", hour=14, minute=0, timezone="UTC")),
+    # Retention: replayable responses hold patient data and are kept no longer than their key lives.
+    Job("purge_idempotency_records", purge_idempotency_records, IntervalTrigger(hours=1)),
+    Job("purge_ended_sessions", purge_ended_sessions, CronTrigger(hour=3, minute=30, timezone="UTC")),
 )
