@@ -45,7 +45,9 @@ class Assignment(db.Model):
 
     __tablename__ = "assignments"
     __table_args__ = (sa.Index("ix_assignments_coach_id_created_at", "coach_id", "created_at"),
-                      sa.Index("ix_assignments_patient_id_created_at", "patient_id", "created_at"))
+                      sa.Index("ix_assignments_patient_id_created_at", "patient_id", "created_at"),
+                      # A coach's device asks which patients left its caseload since its last sync.
+                      sa.Index("ix_assignments_previous_coach_id_created_at", "previous_coach_id", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"))

@@ -8,7 +8,13 @@ from backend.common.actions import api_action
 from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.patients import service
-from backend.patients.schemas import PatientListQuerySchema, PatientSchema, PatientUpdateSchema
+from backend.patients.schemas import (
+    PatientListQuerySchema,
+    PatientSchema,
+    PatientUpdateSchema,
+    RemovedPatientSchema,
+    RemovedQuerySchema,
+)
 
 blp = ApiBlueprint("patients", __name__, url_prefix="/api/v1/patients", description="Patients")
 
@@ -32,6 +38,20 @@ class Patients(MethodView):
         """Create a patient. Send an Idempotency-Key header so a retry creates nothing new."""
         patient = service.create_patient(current_user, data)
         return patient, 201, {"ETag": patient.etag, "Location": f"/api/v1/patients/{patient.id}"}
+
+
+@blp.route("/removed")
+class RemovedPatients(MethodView):
+    @api_action("list", "removed_patient")
+    @blp.arguments(RemovedQuerySchema, location="query")
+    @blp.response(200, RemovedPatientSchema(many=True))
+    def get(self, query):
+        """Patients that left your caseload since `since` (reassigned): delete them from the device.
+
+        Pair it with `GET /patients?updated_since=`: that one brings what changed in your caseload,
+        this one what left it, so a phone never keeps a patient it may no longer see.
+        """
+        return service.removed_since(current_user, query["since"])
 
 
 @blp.route("/<int:patient_id>")

@@ -1,6 +1,6 @@
 """Patient schemas (field names are the mobile app's contract, see DESIGN.md)."""
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, TimeZoneName, UtcDateTime
 from backend.patients.models import Acuity, PatientSource, PatientStatus
@@ -46,6 +46,15 @@ class PatientListQuerySchema(PageQuerySchema):
     q = fields.String(validate=validate.Length(min=1, max=100))
     updated_since = UtcDateTime()
     coach_id = fields.Integer()
+
+
+class RemovedQuerySchema(ApiSchema):
+    since = UtcDateTime(required=True)
+
+
+class RemovedPatientSchema(Schema):
+    id = fields.Integer()
+    removed_at = UtcDateTime()
 
 
 patient_schema = PatientSchema()

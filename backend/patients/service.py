@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.caseload import assignment
 from backend.caseload.locking import lock_coaches, lock_on_shift_coaches
-from backend.caseload.models import AssignmentMethod
+from backend.caseload.models import Assignment, AssignmentMethod
 from backend.database import db, utcnow
 from backend.errors import ApiError, field_error
 from backend.messaging import service as messaging
@@ -36,6 +36,24 @@ def list_patients(actor: User, *, status: list[PatientStatus] | None = None, q: 
     if updated_since is not None:
         return stmt.where(Patient.updated_at > updated_since).order_by(Patient.updated_at, Patient.id)
     return stmt.order_by(Patient.last_name, Patient.first_name, Patient.id)
+
+
+def removed_since(actor: User, since: datetime) -> list[dict]:
+    """Patients that left the caller's caseload after `since`: an offline device deletes its copy of them."""
+    removed = []
+    # Supervisors and admins see the whole programme, so no patient ever leaves their view.
+    if actor.role == Role.COACH:
+        moved = (sa.select(Assignment.patient_id, sa.func.max(Assignment.created_at).label("removed_at"))
+                 .where(Assignment.program_id == actor.program_id, Assignment.previous_coach_id == actor.id,
+                        Assignment.created_at > since)
+                 .group_by(Assignment.patient_id).subquery())
+        rows = db.session.execute(
+            sa.select(moved.c.patient_id, moved.c.removed_at).join(Patient, Patient.id == moved.c.patient_id)
+            .where(Patient.coach_id.is_distinct_from(actor.id))  # reassigned back since: still theirs
+            .order_by(moved.c.removed_at, moved.c.patient_id)).all()
+        removed = [{"id": patient_id, "removed_at": at} for patient_id, at in rows]
+    audit.record("list", "removed_patient", actor=actor, details={"patient_ids": [r["id"] for r in removed]})
+    return removed
 
 
 def _matches(q: str):
