@@ -29,6 +29,7 @@ def _lead(actor: User) -> None:
 
 
 def get_organization(actor: User, organization_id: str) -> Organization:
+    """A partner of the caller's programme; 404 outside it."""
     org = db.session.get(Organization, organization_id)
     if org is None or org.program_id != actor.program_id:
         raise not_found("partner")
@@ -60,6 +61,7 @@ def list_organizations(actor: User, q: str | None = None, **service_filters) -> 
 
 
 def create_organization(actor: User, data: dict) -> Organization:
+    """Add a partner (supervisors and admins); it counts as verified today."""
     _lead(actor)
     org = Organization(program_id=actor.program_id, last_verified_at=utcnow(), **data)
     db.session.add(org)
@@ -69,6 +71,7 @@ def create_organization(actor: User, data: dict) -> Organization:
 
 
 def update_organization(actor: User, organization_id: str, changes: dict) -> Organization:
+    """Edit a partner (supervisors and admins); saving marks it verified today."""
     _lead(actor)
     org = get_organization(actor, organization_id)
     for field, value in changes.items():
@@ -92,6 +95,7 @@ def add_contact(actor: User, organization_id: str, data: dict) -> PartnerContact
 
 
 def add_location(org: Organization, data: dict) -> Location:
+    """Add a site (address) to a partner."""
     location = Location(organization_id=org.id, **data)
     db.session.add(location)
     db.session.flush()
@@ -117,6 +121,7 @@ def _check_ages(minimum: int | None, maximum: int | None) -> None:
 
 
 def create_service(actor: User, organization_id: str, data: dict) -> dict:
+    """Add a service to a partner (supervisors and admins): its card, with no capacity yet."""
     _lead(actor)
     org = get_organization(actor, organization_id)
     _check_ages(data.get("minimum_age"), data.get("maximum_age"))
@@ -134,6 +139,7 @@ def create_service(actor: User, organization_id: str, data: dict) -> dict:
 
 
 def get_service(actor: User, service_id: str) -> Service:
+    """A service of the caller's programme; 404 outside it."""
     service = db.session.get(Service, service_id)
     if service is None or service.program_id != actor.program_id:
         raise not_found("service")
@@ -141,6 +147,7 @@ def get_service(actor: User, service_id: str) -> Service:
 
 
 def update_service(actor: User, service_id: str, changes: dict) -> dict:
+    """Edit a service (supervisors and admins); saving marks it verified today. Returns its card."""
     _lead(actor)
     service = get_service(actor, service_id)
     _check_ages(changes.get("minimum_age", service.minimum_age), changes.get("maximum_age", service.maximum_age))
