@@ -196,17 +196,48 @@ def ask_supervisor_to_place(patient: Patient, coaches_on_shift: int) -> None:
     _ask_supervisor(patient, why)
 
 
-def _ask_supervisor(patient: Patient, why: str) -> None:
+def _least_busy_supervisor(program_id: int) -> User | None:
     open_tasks = (sa.select(sa.func.count()).where(Task.assignee_id == User.id, Task.status == TaskStatus.OPEN)
                   .scalar_subquery())
-    supervisor = db.session.scalar(
-        sa.select(User).where(User.program_id == patient.program_id, User.role == Role.SUPERVISOR,
+    return db.session.scalar(
+        sa.select(User).where(User.program_id == program_id, User.role == Role.SUPERVISOR,
                               User.active.is_(True)).order_by(open_tasks, User.id).limit(1))
+
+
+def _ask_supervisor(patient: Patient, why: str) -> None:
+    supervisor = _least_busy_supervisor(patient.program_id)
     if supervisor is None:
         return
     db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=supervisor.id,
                         kind=TaskKind.REVIEW, title=f"New referral waiting for a coach: {why}",
                         due_at=utcnow() + timedelta(hours=1)))
+
+
+def coach_load(coach_id: int) -> tuple[int, int]:
+    """A coach's weighted load (hundredths) and cap (whole load units)."""
+    coach = db.session.get(User, coach_id)
+    policy = policy_for(coach.program_id)
+    return loads_for([coach_id], policy)[coach_id][0], cap_of(coach, policy)
+
+
+def tell_supervisor_if_over_cap(patient: Patient, load_before: int) -> None:
+    """A change to a patient (a reopen, a higher acuity) just took its coach over cap: the supervisor gets a task.
+
+    The change itself stands - a patient who comes back at 2 a.m. is not turned away - but a coach over cap is
+    a burnout risk someone must look at, so the crossing (not every later change) becomes a review task.
+    """
+    load, cap = coach_load(patient.coach_id)
+    if not load > cap * 100 >= load_before:
+        return
+    coach = db.session.get(User, patient.coach_id)
+    supervisor = db.session.get(User, coach.supervisor_id) if coach.supervisor_id else None
+    if supervisor is None or not supervisor.active:
+        supervisor = _least_busy_supervisor(patient.program_id)
+    if supervisor is None:
+        return
+    db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=supervisor.id,
+                        kind=TaskKind.REVIEW, due_at=utcnow() + timedelta(hours=24),
+                        title=f"{coach.full_name} is over their cap ({load / 100:g} of {cap}): review the caseload"))
 
 
 def unassigned_queue(actor: User) -> sa.Select:

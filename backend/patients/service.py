@@ -163,6 +163,9 @@ def update_patient(actor: User, patient_id: int, changes: dict, if_match: str | 
     check_if_match(patient, if_match)
     check_referring_partner(actor, changes.get("referring_organization_id"))
     changes = {k: v for k, v in changes.items() if getattr(patient, k) != v}
+    # A reopen or a higher acuity adds load: watch whether it takes the coach over cap.
+    load_before = (assignment.coach_load(patient.coach_id)[0]
+                   if patient.coach_id and {"status", "acuity"} & set(changes) else None)
     now = utcnow()
     if "status" in changes:
         old = patient.status
@@ -183,6 +186,8 @@ def update_patient(actor: User, patient_id: int, changes: dict, if_match: str | 
     for field, value in changes.items():
         setattr(patient, field, value)
     db.session.flush()
+    if load_before is not None:
+        assignment.tell_supervisor_if_over_cap(patient, load_before)
     audit.record("update", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id,
                  details={"fields": sorted(changes)})
     return patient
