@@ -12,3 +12,7 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Only the CSRF token: logging out is a POST."""
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: confirming a service's details is a POST."""

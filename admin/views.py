@@ -1,17 +1,18 @@
-"""Admin panel views: log in, log out, dashboard, team caseloads, partner outcomes."""
+"""Admin panel views: log in, log out, dashboard, team caseloads, partner outcomes, catalogue upkeep."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from admin.forms import LoginForm, LogoutForm
+from admin.forms import ConfirmForm, LoginForm, LogoutForm
 from backend.auth import service as auth_service
 from backend.auth.api import login_address_limiter
 from backend.caseload import service as caseload_service
 from backend.database import db
 from backend.errors import ApiError
 from backend.extensions import csrf, login_manager
+from backend.partners import service as partner_service
 from backend.reports import partners as partner_reports
 from backend.reports import service as reports
 from backend.users.models import Role, User
@@ -82,6 +83,30 @@ def partner_outcomes_csv():
     report, days = _outcomes()
     return Response(partner_reports.as_csv(report), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=partner-outcomes-{days}d.csv"})
+
+
+@blueprint.get("/catalogue")
+@login_required
+def catalogue():
+    """Services not verified in 90 days: call the partner, then mark the service confirmed."""
+    return render_template("admin/catalogue.html", services=partner_service.services_to_verify(current_user),
+                           confirm_form=ConfirmForm(), logout_form=LogoutForm())
+
+
+@blueprint.post("/services/<service_id>/verified")
+@login_required
+def confirm_service(service_id):
+    """Mark a service's details confirmed with the partner today."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            card = partner_service.confirm_service(current_user, service_id)
+        except ApiError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{card['name']} is marked verified today.", "info")
+    return redirect(url_for("admin.catalogue"))
 
 
 @blueprint.route("/login", methods=["GET", "POST"])

@@ -175,3 +175,18 @@ def report_capacity(actor: User, service_id: str, data: dict) -> dict:
     db.session.flush()
     audit.record("report", "capacity", actor=actor, resource_id=service.id)
     return search.service_card(actor, service.id)
+
+
+def services_to_verify(actor: User, limit: int = 200) -> list[dict]:
+    """Cards of services not verified in 90 days, never-verified first then the oldest (supervisors call them)."""
+    _lead(actor)
+    now = utcnow()
+    stmt = (search.catalogue_select(actor.program_id, *search.CARD_COLUMNS, *search.CAPACITY_COLUMNS)
+            .where(sa.or_(Service.last_verified_at.is_(None), Service.last_verified_at < now - search.VERIFY_EVERY))
+            .order_by(Service.last_verified_at.is_not(None), Service.last_verified_at, Service.name, Service.id))
+    return search.service_cards(db.session.execute(stmt.limit(limit)).all(), now)
+
+
+def confirm_service(actor: User, service_id: str) -> dict:
+    """A lead confirmed a service's details with the partner: it counts as verified today."""
+    return update_service(actor, service_id, {})
