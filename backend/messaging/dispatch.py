@@ -36,6 +36,7 @@ class Claimed:
     id: int
     to: str
     body: str
+    attempt: int
 
 
 def quiet_until(now: datetime, timezone: str, start_hour: int, end_hour: int) -> datetime | None:
@@ -110,7 +111,7 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
         message.attempts += 1
         message.to_number = patient.phone
         message.sending_started_at, message.lease_until = now, now + lease
-        claimed.append(Claimed(message.id, patient.phone, message.body))
+        claimed.append(Claimed(message.id, patient.phone, message.body, message.attempts))
     db.session.commit()
     return claimed
 
@@ -133,7 +134,10 @@ def _refusal(message: Message, patient: Patient | None, now: datetime) -> tuple[
 
 def send_claimed(item: Claimed) -> tuple[MessageStatus, str | None]:
     """Call Twilio for one claimed text; a refusal is recorded at once, a success is returned for batching."""
-    callback = current_app.config["PUBLIC_BASE_URL"] + STATUS_CALLBACK_PATH
+    # The receipt names our message and attempt (Twilio signs the query too), so it finds the text even when
+    # it arrives before this worker's batched write of the SID.
+    callback = (f"{current_app.config['PUBLIC_BASE_URL']}{STATUS_CALLBACK_PATH}"
+                f"?message={item.id}&attempt={item.attempt}")
     try:
         result = gateway().send(item.to, item.body, status_callback=callback)
     except GatewayError as exc:
@@ -232,7 +236,7 @@ def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int
             status, sid = send_claimed(item)
             if sid is not None:
                 sent.append((item.id, sid))
-                # Bounded in size and time: a delivery receipt for a SID we have not stored yet is lost.
+                # Bounded in size and time (a receipt that comes first finds its text by the id in its URL).
                 if len(sent) >= RECORD_BATCH or time.monotonic() - recorded_at > RECORD_WITHIN:
                     record_sent(sent)
                     sent, recorded_at = [], time.monotonic()

@@ -86,20 +86,36 @@ def _least_busy_supervisor(program_id: int) -> int | None:
         .order_by(open_tasks, User.id).limit(1))
 
 
-def apply_status_callback(sid: str, status: str, error_code: int | None) -> bool:
-    """Record Twilio's delivery news; idempotent, never backwards, unknown SIDs change nothing."""
+def apply_status_callback(sid: str, status: str, error_code: int | None, message_id: int | None = None,
+                          attempt: int | None = None) -> bool:
+    """Record Twilio's delivery news; idempotent, never backwards, unknown texts change nothing.
+
+    Receipts name the message and attempt in their URL: one that beats the worker's batched write of the
+    SID still lands (and stores the SID); one for an earlier attempt or another SID is ignored. Receipts
+    without them (texts sent before this was added) are matched by SID.
+    """
     new = CALLBACK_STATUSES.get(status)
-    message = db.session.scalar(sa.select(Message).where(Message.twilio_sid == sid).with_for_update())
-    if message is None or new is None:
+    in_flight = False
+    if message_id is None:
+        message = db.session.scalar(sa.select(Message).where(Message.twilio_sid == sid).with_for_update())
+    else:
+        message = db.session.scalar(sa.select(Message).where(Message.id == message_id).with_for_update())
+        in_flight = message is not None and message.twilio_sid is None and message.status == MessageStatus.SENDING
+        if message is not None and (attempt != message.attempts or not (message.twilio_sid == sid or in_flight)):
+            message = None
+    if message is None:
         return False
-    if PROGRESS.get(new, 0) <= PROGRESS.get(message.status, 0):
-        return False
-    message.status = new
-    if error_code:
-        message.error_code = error_code
-        message.reason = f"carrier error {error_code}"
-    if new == MessageStatus.UNDELIVERED and error_code == 30003 and message.attempts < 2:
-        message.status, message.reason = MessageStatus.QUEUED, "retry once: handset unreachable"
-        message.twilio_sid, message.scheduled_for = None, utcnow() + timedelta(minutes=1)
-    db.session.commit()
-    return True
+    if in_flight:  # the receipt beat the worker's batched write: the text was accepted, keep its SID now
+        message.twilio_sid, message.sent_at, message.lease_until = sid, utcnow(), None
+    applied = new is not None and PROGRESS.get(new, 0) > PROGRESS.get(message.status, 0)
+    if applied:
+        message.status = new
+        if error_code:
+            message.error_code = error_code
+            message.reason = f"carrier error {error_code}"
+        if new == MessageStatus.UNDELIVERED and error_code == 30003 and message.attempts < 2:
+            message.status, message.reason = MessageStatus.QUEUED, "retry once: handset unreachable"
+            message.twilio_sid, message.scheduled_for = None, utcnow() + timedelta(minutes=1)
+    if applied or in_flight:
+        db.session.commit()
+    return applied

@@ -34,5 +34,6 @@ def delivery_status():
     code = form.get("ErrorCode")
     inbound.apply_status_callback(form.get("MessageSid") or form.get("SmsSid", ""),
                                   form.get("MessageStatus") or form.get("SmsStatus", ""),
-                                  int(code) if code and code.isdigit() else None)
+                                  int(code) if code and code.isdigit() else None,
+                                  request.args.get("message", type=int), request.args.get("attempt", type=int))
     return Response(twiml(), mimetype="text/xml")

@@ -52,6 +52,7 @@ def via_client(client):
     """Deliver the fake's signed webhooks through the Flask test client."""
 
     def post(url, data, headers):
-        return client.post(urlsplit(url).path, data=data, headers=headers)
+        parts = urlsplit(url)
+        return client.post(parts.path + (f"?{parts.query}" if parts.query else ""), data=data, headers=headers)
 
     return post

@@ -47,7 +47,7 @@ def test_due_message_is_sent_once_with_the_sdks_request(app, twilio, factory, co
     (request,) = twilio.requests
     assert request.is_create and request.form["To"] == patient.phone and request.form["From"] == FROM_NUMBER
     assert request.form["Body"] == "Thinking of you today"
-    assert request.form["StatusCallback"] == "http://localhost/webhooks/twilio/sms/status"
+    assert request.form["StatusCallback"] == f"http://localhost/webhooks/twilio/sms/status?message={mid}&attempt=1"
     message = load(app, mid)
     assert message.status == "sent" and message.twilio_sid in twilio.messages and message.attempts == 1
     assert run(app, dispatch_due) == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.database import db, utcnow
-from backend.messaging.dispatch import dispatch_due
+from backend.messaging.dispatch import claim_due, dispatch_due, record_sent, send_claimed
 from backend.messaging.models import Message, MessageDirection, MessageStatus
 from backend.patients.models import Patient
 from backend.tasks.models import Task
@@ -113,6 +113,30 @@ def test_status_callbacks_are_monotonic_and_idempotent(app, twilio, via_client, 
     twilio.send_status_callback(sid, "sent", url=STATUS_URL, post=via_client)  # late and out of order
     twilio.send_status_callback(sid, "delivered", url=STATUS_URL, post=via_client)  # repeated
     assert load(app, mid).status == "delivered"
+
+
+def test_a_receipt_that_beats_the_workers_batched_write_still_lands(app, twilio, via_client, factory, coach):
+    patient = factory.patient(coach)
+    mid = queue(app, patient)
+    (item,) = run(app, claim_due, 10)
+    status, sid = run(app, send_claimed, item)  # Twilio accepted it; the worker has not written the SID yet
+    assert status == "sent" and load(app, mid).twilio_sid is None
+    assert twilio.send_status_callback(sid, "delivered", post=via_client)[0] == 200  # to the URL the text named
+    message = load(app, mid)
+    assert (message.status, message.twilio_sid) == ("delivered", sid) and message.sent_at is not None
+    run(app, record_sent, [(mid, sid)])  # the batch lands afterwards and changes nothing
+    assert load(app, mid).status == "delivered"
+
+
+def test_a_receipt_for_an_earlier_attempt_or_another_text_changes_nothing(app, twilio, via_client, factory,
+                                                                          coach):
+    patient = factory.patient(coach)
+    mid, other = queue(app, patient), queue(app, patient, body="Another text")
+    run(app, dispatch_due)
+    sid = load(app, mid).twilio_sid
+    for query in (f"message={mid}&attempt=2", f"message={other}&attempt=1"):
+        twilio.send_status_callback(sid, "failed", url=f"{STATUS_URL}?{query}", post=via_client)
+    assert load(app, mid).status == "sent" and load(app, other).status == "sent"
 
 
 def test_unknown_sid_answers_200_and_changes_nothing(app, client, twilio, via_client):
