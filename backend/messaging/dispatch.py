@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backend.database import db, take_sqlite_write_lock, utcnow
-from backend.messaging import service
+from backend.messaging import sender_rate, service
 from backend.messaging.gateway import GatewayError, gateway
 from backend.messaging.models import Message, MessageStatus
 from backend.patients.models import Patient, PatientStatus
@@ -219,6 +219,7 @@ def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int
     """Claim and send due texts until none are left or the time budget is spent, at SMS_RATE_PER_SECOND."""
     rate = current_app.config["SMS_RATE_PER_SECOND"]
     interval = 1 / rate if rate and rate > 0 else 0.0
+    shared = sender_rate.sender_limit(rate)
     size = batch if not interval else max(1, min(batch, int(rate * 10)))
     started = time.monotonic()
     counts: dict[str, int] = {}
@@ -233,6 +234,7 @@ def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int
             wait = next_send - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
+            sender_rate.wait_for_sender_slot(shared)
             status, sid = send_claimed(item)
             if sid is not None:
                 sent.append((item.id, sid))
