@@ -48,12 +48,12 @@ from benchmarks.lib.database import DataSpec, prepare, table_counts
 from benchmarks.lib.load import LoadSettings, Request, measure
 from benchmarks.lib.partners_checks import SEARCH_PATH, export_check, search_check
 from benchmarks.lib.partners_data import PartnerSpec, catalogue_mix, load_partners
+from benchmarks.lib.partners_report import FLOOR_PATH
 from benchmarks.lib.report import machine_info, update_block
 from benchmarks.lib.servers import ServerPool
 
 COACH_EMAIL = "coach1@bench.test"
 CACHE_SECONDS = 30  # the product's default CATALOGUE_CACHE_SECONDS
-FLOOR_PATH = "/api/v1/me"  # the simplest authenticated request: token, revocation check, user row
 TABLES = ("organizations", "locations", "partner_contacts", "services", "service_attributes", "capacity_reports")
 
 

@@ -58,6 +58,7 @@ def logout(user: User, sid: str) -> None:
 
 
 def purge_ended_sessions() -> int:
-    """Delete sessions that expired more than SESSION_RECORDS_KEPT ago (a revoked token is then simply unknown)."""
+    """Delete sessions that ended (expired or were revoked) more than SESSION_RECORDS_KEPT ago."""
     cutoff = utcnow() - SESSION_RECORDS_KEPT
-    return db.session.execute(sa.delete(AuthSession).where(AuthSession.expires_at < cutoff)).rowcount
+    return db.session.execute(sa.delete(AuthSession).where(
+        sa.or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff))).rowcount

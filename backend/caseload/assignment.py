@@ -10,16 +10,23 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.caseload.locking import lock_coaches
 from backend.caseload.models import Assignment, AssignmentMethod
-from backend.caseload.policy import cap_of, loads_for, policy_for, utilisation, weight_of
+from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, policy_for, utilisation, weight_of
 from backend.database import db, utcnow
 from backend.errors import ApiError, field_error
 from backend.patients.access import get_patient_for, scope_patients
-from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientSource, PatientStatus
-from backend.tasks.models import Task, TaskKind, TaskStatus
+from backend.patients.models import (
+    CLOSED_STATUSES,
+    Acuity,
+    Patient,
+    PatientEvent,
+    PatientEventKind,
+    PatientSource,
+)
+from backend.tasks.models import Task, TaskKind
+from backend.tasks.service import least_busy_supervisor, supervisor_of
 from backend.users.models import Role, User
 from backend.users.service import coach_in_program
 
-CLOSED = (PatientStatus.CLOSED, PatientStatus.DECLINED)
 AUTO_SOURCES = (PatientSource.ED, PatientSource.INPATIENT)
 MIN_REASON = 10
 
@@ -115,7 +122,7 @@ def _give_within_cap(patient: Patient, coach: User, actor: User, method: Assignm
 
 def _assignable(actor: User, patient_id: int) -> Patient:
     patient = get_patient_for(actor, patient_id, for_update=True)
-    if patient.status in CLOSED:
+    if patient.status in CLOSED_STATUSES:
         raise ApiError(409, "patient_closed", "A closed or declined patient cannot be assigned. Reopen it first.")
     return patient
 
@@ -138,7 +145,7 @@ def bulk_assign(actor: User, patient_ids: list[int], coach_id: int, override_rea
         patient = found.get(pid)
         if patient is None:
             report.append({"patient_id": pid, "result": "refused", "error": "not_found"})
-        elif patient.status in CLOSED:
+        elif patient.status in CLOSED_STATUSES:
             report.append({"patient_id": pid, "result": "refused", "error": "patient_closed"})
         elif patient.coach_id == coach.id:
             report.append({"patient_id": pid, "result": "unchanged"})
@@ -196,16 +203,8 @@ def ask_supervisor_to_place(patient: Patient, coaches_on_shift: int) -> None:
     _ask_supervisor(patient, why)
 
 
-def _least_busy_supervisor(program_id: int) -> User | None:
-    open_tasks = (sa.select(sa.func.count()).where(Task.assignee_id == User.id, Task.status == TaskStatus.OPEN)
-                  .scalar_subquery())
-    return db.session.scalar(
-        sa.select(User).where(User.program_id == program_id, User.role == Role.SUPERVISOR,
-                              User.active.is_(True)).order_by(open_tasks, User.id).limit(1))
-
-
 def _ask_supervisor(patient: Patient, why: str) -> None:
-    supervisor = _least_busy_supervisor(patient.program_id)
+    supervisor = least_busy_supervisor(patient.program_id)
     if supervisor is None:
         return
     db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=supervisor.id,
@@ -213,26 +212,29 @@ def _ask_supervisor(patient: Patient, why: str) -> None:
                         due_at=utcnow() + timedelta(hours=1)))
 
 
-def coach_load(coach_id: int) -> tuple[int, int]:
-    """A coach's weighted load (hundredths) and cap (whole load units)."""
-    coach = db.session.get(User, coach_id)
-    policy = policy_for(coach.program_id)
-    return loads_for([coach_id], policy)[coach_id][0], cap_of(coach, policy)
+def load_added(patient: Patient, changes: dict) -> int:
+    """How much a change of status or acuity adds to the patient's coach's load (hundredths; may be negative)."""
+    policy = policy_for(patient.program_id)
+
+    def weight(status, acuity) -> int:
+        return weight_of(policy, acuity) if status in ACTIVE_STATUSES else 0
+
+    return (weight(changes.get("status", patient.status), changes.get("acuity", patient.acuity))
+            - weight(patient.status, patient.acuity))
 
 
-def tell_supervisor_if_over_cap(patient: Patient, load_before: int) -> None:
-    """A change to a patient (a reopen, a higher acuity) just took its coach over cap: the supervisor gets a task.
+def tell_supervisor_if_over_cap(patient: Patient, added: int) -> None:
+    """A change that added `added` to the coach's load took them over cap: their supervisor gets a review task.
 
     The change itself stands - a patient who comes back at 2 a.m. is not turned away - but a coach over cap is
-    a burnout risk someone must look at, so the crossing (not every later change) becomes a review task.
+    a burnout risk someone must look at, so the crossing (not every later change) becomes a task.
     """
-    load, cap = coach_load(patient.coach_id)
-    if not load > cap * 100 >= load_before:
-        return
     coach = db.session.get(User, patient.coach_id)
-    supervisor = db.session.get(User, coach.supervisor_id) if coach.supervisor_id else None
-    if supervisor is None or not supervisor.active:
-        supervisor = _least_busy_supervisor(patient.program_id)
+    policy = policy_for(patient.program_id)
+    load, cap = loads_for([coach.id], policy)[coach.id][0], cap_of(coach, policy)
+    if not load > cap * 100 >= load - added:
+        return
+    supervisor = supervisor_of(coach)
     if supervisor is None:
         return
     db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=supervisor.id,
@@ -244,5 +246,5 @@ def unassigned_queue(actor: User) -> sa.Select:
     """Open patients with no coach, oldest first (supervisors and admins)."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise ApiError(403, "forbidden", "Only a supervisor or admin sees the unassigned queue.")
-    return (scope_patients(actor).where(Patient.coach_id.is_(None), Patient.status.not_in(CLOSED))
+    return (scope_patients(actor).where(Patient.coach_id.is_(None), Patient.status.not_in(CLOSED_STATUSES))
             .order_by(Patient.created_at, Patient.id))

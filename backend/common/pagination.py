@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -37,11 +38,11 @@ def page_of(stmt: sa.Select, page: int, page_size: int) -> tuple[list, int]:
     return items, total
 
 
-def page_total(rows: list, page: int, count_query: sa.Select) -> int:
-    """The total from the rows' trailing window COUNT; a page past the end runs `count_query`."""
+def page_total(rows: list, page: int, count_query: Callable[[], sa.Select]) -> int:
+    """The total from the rows' trailing window COUNT; only a page past the end builds and runs `count_query()`."""
     if rows:
         return rows[0][-1]
-    return (db.session.scalar(count_query) or 0) if page > 1 else 0
+    return (db.session.scalar(count_query()) or 0) if page > 1 else 0
 
 
 def pagination_header(total: int, page: int, page_size: int) -> dict:

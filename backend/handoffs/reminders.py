@@ -31,7 +31,7 @@ def reschedule(handoff: Handoff, patient: Patient) -> int:
     messaging.cancel_pending(patient.id, "appointment_changed", plan_key=plan_key(handoff))
     if handoff.appointment_at is None or handoff.status not in OPEN:
         return 0
-    if patient.sms_opted_out or not patient.sms_consent or not patient.phone:
+    if messaging.text_refusal(patient) is not None:
         return 0
     local = handoff.appointment_at.astimezone(zoneinfo.ZoneInfo(patient.timezone))
     when = local.strftime("%a %b %-d at %-I:%M %p")

@@ -12,7 +12,7 @@ from backend.database import db, utcnow
 from backend.errors import ApiError, field_error, not_found
 from backend.handoffs import reminders
 from backend.handoffs.models import Handoff, TaskStatus
-from backend.handoffs.transitions import NEEDS_REASON, NO_SHOW, can_move
+from backend.handoffs.transitions import NEEDS_REASON, NO_SHOW, OPEN, can_move
 from backend.partners.models import Service
 from backend.patients.access import get_patient_for, scope_patients
 from backend.patients.models import Patient
@@ -90,18 +90,29 @@ def move(handoff: Handoff, status: TaskStatus, reason: str | None, confirmed_by:
         handoff.outcome_confirmed_by = confirmed_by
 
 
+def edit_reason(handoff: Handoff, reason: str | None) -> None:
+    """Reword the reason of an open handoff; a closed one's reason is its outcome, and a required one stays."""
+    if handoff.status not in OPEN:
+        raise ApiError(409, "handoff_closed", f"The reason of a {handoff.status} handoff is part of its outcome.")
+    if handoff.status in NEEDS_REASON and not reason:
+        raise field_error("status_reason", f"Say why the handoff is {handoff.status}.")
+    handoff.status_reason = reason
+
+
 def update_handoff(actor: User, handoff_id: int, changes: dict) -> Handoff:
     """Move a handoff through its lifecycle, or change its appointment (reminders follow)."""
     handoff = get_handoff(actor, handoff_id, for_update=True)
+    before = (handoff.status, handoff.appointment_at)
     if "status" in changes:
         move(handoff, changes["status"], changes.get("status_reason"), confirmed_by=f"user:{actor.id}")
     elif "status_reason" in changes:
-        handoff.status_reason = changes["status_reason"]
+        edit_reason(handoff, changes["status_reason"])
     for field in ("appointment_at", "note"):
         if field in changes:
             setattr(handoff, field, changes[field])
     db.session.flush()
-    reminders.reschedule(handoff, db.session.get(Patient, handoff.patient_id))
+    if (handoff.status, handoff.appointment_at) != before:  # a note alone leaves the reminders as they are
+        reminders.reschedule(handoff, db.session.get(Patient, handoff.patient_id))
     audit.record("update", "handoff", actor=actor, patient_id=handoff.patient_id, resource_id=handoff.id,
                  details={"fields": sorted(changes), "status": str(handoff.status)})
     return handoff

@@ -19,13 +19,12 @@ from backend.database import db, take_sqlite_write_lock, utcnow
 from backend.messaging import sender_rate, service
 from backend.messaging.gateway import GatewayError, gateway
 from backend.messaging.models import Message, MessageStatus
-from backend.patients.models import Patient, PatientStatus
+from backend.patients.models import Patient
 from backend.tasks.models import Task, TaskKind
 
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
 LOOP_LIMIT = 3
 LOOP_WINDOW = timedelta(hours=1)
-CLOSED = (PatientStatus.CLOSED, PatientStatus.DECLINED)
 STATUS_CALLBACK_PATH = "/webhooks/twilio/sms/status"
 RECORD_BATCH = 25  # accepted texts recorded per transaction
 RECORD_WITHIN = 0.2  # seconds
@@ -121,15 +120,12 @@ def _refusal(message: Message, patient: Patient | None, now: datetime) -> tuple[
         return MessageStatus.EXPIRED, "not sent before it expired"
     if patient is None:
         return MessageStatus.CANCELLED, "no patient"
-    if patient.sms_opted_out:
-        return MessageStatus.CANCELLED, "sms_opted_out"
-    if patient.status in CLOSED:
-        return MessageStatus.CANCELLED, "patient_closed"
-    if not patient.sms_consent:
-        return MessageStatus.BLOCKED, "sms_consent_missing"
-    if not patient.phone:
-        return MessageStatus.BLOCKED, "phone_missing"
-    return None
+    refusal = service.text_refusal(patient)
+    if refusal is None:
+        return None
+    # Opted out or closed: the text is dropped; the rest may clear (consent given, number fixed).
+    code = refusal[0]
+    return (MessageStatus.CANCELLED if code in ("sms_opted_out", "patient_closed") else MessageStatus.BLOCKED), code
 
 
 def send_claimed(item: Claimed) -> tuple[MessageStatus, str | None]:

@@ -11,10 +11,10 @@ from backend.database import db, utcnow
 from backend.messaging import service
 from backend.messaging.models import PROGRESS, Message, MessageDirection, MessageStatus
 from backend.messaging.templates import render
-from backend.patients.models import Patient, PatientStatus
+from backend.patients.models import CLOSED_STATUSES, Patient
 from backend.programs.models import Program
-from backend.tasks.models import Task, TaskKind, TaskStatus
-from backend.users.models import Role, User
+from backend.tasks.models import Task, TaskKind
+from backend.tasks.service import least_busy_supervisor
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "PARAR", "ALTO", "BAJA"}
 START_WORDS = {"START", "YES", "UNSTOP"}
@@ -53,7 +53,7 @@ def handle_inbound(from_number: str, to_number: str, body: str, sid: str | None)
         language = patients[0].language if patients else "en"
         return render("help_reply", language, {"program_name": service.sender_name(program),
                                                "program_phone": service.display_phone(program.phone)})
-    patient = next((p for p in patients if p.status not in (PatientStatus.CLOSED, PatientStatus.DECLINED)),
+    patient = next((p for p in patients if p.status not in CLOSED_STATUSES),
                    patients[0] if patients else None)
     _store_reply(patient, program, from_number, to_number, body, sid)
     db.session.commit()
@@ -68,7 +68,11 @@ def _store_reply(patient: Patient | None, program: Program, from_number: str, to
                       scheduled_for=now, sent_at=now, status=MessageStatus.RECEIVED, twilio_sid=sid)
     db.session.add(message)
     db.session.flush()
-    assignee = patient.coach_id if patient and patient.coach_id else _least_busy_supervisor(program.id)
+    if patient and patient.coach_id:
+        assignee = patient.coach_id
+    else:
+        supervisor = least_busy_supervisor(program.id)
+        assignee = supervisor.id if supervisor else None
     if assignee is not None:
         title = "Text reply from your patient" if patient and patient.coach_id else (
             "Text from a patient without a coach" if patient else "Text from an unknown number")
@@ -76,14 +80,6 @@ def _store_reply(patient: Patient | None, program: Program, from_number: str, to
                             kind=TaskKind.CALL_BACK, title=title, due_at=now + timedelta(hours=4)))
     audit.record("receive", "message", actor=None, patient_id=patient.id if patient else None,
                  resource_id=message.id)
-
-
-def _least_busy_supervisor(program_id: int) -> int | None:
-    open_tasks = (sa.select(sa.func.count()).where(Task.assignee_id == User.id, Task.status == TaskStatus.OPEN)
-                  .scalar_subquery())
-    return db.session.scalar(sa.select(User.id).where(
-        User.program_id == program_id, User.role == Role.SUPERVISOR, User.active.is_(True))
-        .order_by(open_tasks, User.id).limit(1))
 
 
 def apply_status_callback(sid: str, status: str, error_code: int | None, message_id: int | None = None,

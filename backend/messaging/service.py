@@ -14,7 +14,7 @@ from backend.messaging.models import PENDING, Message, MessageDirection, Message
 from backend.messaging.plans import PLANS
 from backend.messaging.templates import TEMPLATES, render, sensitive_terms_in
 from backend.patients.access import get_patient_for
-from backend.patients.models import Patient
+from backend.patients.models import CLOSED_STATUSES, Patient
 from backend.programs.models import Program
 from backend.users.models import Role, User
 from backend.users.service import require_role
@@ -49,14 +49,26 @@ def template_variables(patient: Patient) -> dict[str, str]:
             "program_phone": display_phone(program.phone), "program_name": sender_name(program)}
 
 
+def text_refusal(patient: Patient) -> tuple[str, str] | None:
+    """Why the patient must not be texted now (machine code, message), or None: one rule for API, jobs, worker."""
+    if patient.sms_opted_out:
+        return "sms_opted_out", "The patient opted out of text messages (STOP)."
+    if patient.status in CLOSED_STATUSES:
+        return "patient_closed", "The patient's record is closed."
+    if not patient.sms_consent:
+        return "sms_consent_missing", "The patient has not agreed to text messages."
+    if not patient.phone:
+        return "phone_missing", "The patient has no phone number."
+    if patient.phone_flagged_at is not None:
+        return "phone_flagged", "Texts to this number failed; check the number first."
+    return None
+
+
 def check_can_text(patient: Patient) -> None:
     """409 with a machine code when the patient must not be texted."""
-    if patient.sms_opted_out:
-        raise ApiError(409, "sms_opted_out", "The patient opted out of text messages (STOP).")
-    if not patient.sms_consent:
-        raise ApiError(409, "sms_consent_missing", "The patient has not agreed to text messages.")
-    if not patient.phone:
-        raise ApiError(409, "phone_missing", "The patient has no phone number.")
+    refusal = text_refusal(patient)
+    if refusal is not None:
+        raise ApiError(409, *refusal)
 
 
 def schedule_message(actor: User, patient_id: int, data: dict) -> Message:

@@ -125,14 +125,12 @@ def cached_page(actor: User, name: str, query: dict, search: Callable[..., tuple
     if entry is None:
         items, total = search(actor, **query)
         body = current_app.json.dumps(schema.dump(items), separators=(",", ":"))
-        headers = {**pagination_header(total, query["page"], query["page_size"]),
-                   "ETag": f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'}
-        entry = (body, headers)
+        entry = (body, pagination_header(total, query["page"], query["page_size"]),
+                 hashlib.sha256(body.encode()).hexdigest()[:32])
         if key:
             _cache_call("set", key, entry, seconds)
-    body, headers = entry
+    body, headers, etag = entry
     # private: answers depend on the caller's programme; no-cache: revalidate with the ETag before reuse.
-    headers = {**headers, "Cache-Control": "private, no-cache"}
-    if headers["ETag"].strip('"') in request.if_none_match:
-        return Response(status=304, headers=headers)
-    return Response(body, mimetype="application/json", headers=headers)
+    response = Response(body, mimetype="application/json", headers={**headers, "Cache-Control": "private, no-cache"})
+    response.set_etag(etag)
+    return response.make_conditional(request)

@@ -337,7 +337,7 @@ def service_page(actor: User, page: int, per_page: int) -> dict:
         sa.select(Service, sa.func.count().over()).where(scope)
         .options(selectinload(Service.attributes), selectinload(Service.organization))
         .order_by(Service.name, Service.id).limit(per_page).offset((page - 1) * per_page)).all()
-    total = page_total(rows, page, sa.select(sa.func.count()).select_from(Service).where(scope))
+    total = page_total(rows, page, lambda: sa.select(sa.func.count()).select_from(Service).where(scope))
     contents = [basic(service_object(service, [], set(), organization=basic(organization_object(
         service.organization, [], [])))) for service, _total in rows]
     pages = math.ceil(total / per_page)

@@ -83,8 +83,10 @@ def search_services(actor: User, page: int, page_size: int, now: datetime | None
     rows = db.session.execute(
         stmt.order_by(sa.case((has_fresh_capacity(now), 0), else_=1), Service.name, Service.id)
         .limit(page_size).offset((page - 1) * page_size)).all()
-    count = sa.select(sa.func.count()).select_from(
-        filter_services(catalogue_select(actor.program_id, Service.id), now, **filters).subquery())
+    def count() -> sa.Select:
+        return sa.select(sa.func.count()).select_from(
+            filter_services(catalogue_select(actor.program_id, Service.id), now, **filters).subquery())
+
     return service_cards(rows, now), page_total(rows, page, count)
 
 

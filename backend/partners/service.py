@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from backend.audit import service as audit
 from backend.common.pagination import page_of
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error, not_found
+from backend.errors import field_error, not_found
 from backend.partners import search
 from backend.partners.models import (
     CapacityReport,
@@ -53,7 +53,9 @@ def list_organizations(actor: User, q: str | None = None, **service_filters) -> 
         matching = search.filter_services(search.catalogue_select(actor.program_id, Service.organization_id),
                                           now, **filters)
         stmt = stmt.where(Organization.id.in_(matching))
-    fresh = (search.catalogue_select(actor.program_id, Service.id)
+    # Correlated on the outer partner (catalogue_select would join its own organizations and never correlate).
+    fresh = (sa.select(Service.id)
+             .join(search.LatestCapacity, search.LatestCapacity.id == Service.latest_capacity_id)
              .where(Service.organization_id == Organization.id, search.has_fresh_capacity(now)).exists())
     return stmt.options(selectinload(Organization.services), selectinload(Organization.contacts),
                         selectinload(Organization.locations)).order_by(
@@ -166,8 +168,7 @@ def report_capacity(actor: User, service_id: str, data: dict) -> dict:
     service = get_service(actor, service_id)
     maximum = data.get("maximum")
     if maximum is not None and data["available"] > maximum:
-        raise ApiError(422, "validation_error", "Available cannot exceed the maximum.",
-                       errors={"available": ["Must not exceed maximum."]})
+        raise field_error("available", "Must not exceed maximum.")
     report = CapacityReport(service_id=service.id, reported_by_id=actor.id, **data)
     db.session.add(report)
     db.session.flush()

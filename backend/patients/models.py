@@ -20,6 +20,10 @@ class PatientStatus(enum.StrEnum):
     DECLINED = "declined"
 
 
+# A closed or declined patient carries no caseload load and gets no texts.
+CLOSED_STATUSES = (PatientStatus.CLOSED, PatientStatus.DECLINED)
+
+
 class PatientSource(enum.StrEnum):
     ED = "ed"
     INPATIENT = "inpatient"

@@ -15,11 +15,17 @@ from backend.database import db, utcnow
 from backend.errors import ApiError, field_error
 from backend.messaging import service as messaging
 from backend.patients.access import get_patient_for, scope_patients
-from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientStatus
+from backend.patients.models import (
+    CLOSED_STATUSES,
+    Acuity,
+    Patient,
+    PatientEvent,
+    PatientEventKind,
+    PatientStatus,
+)
 from backend.users.models import Role, User
 from backend.users.service import coach_in_program
 
-CLOSED_STATUSES = (PatientStatus.CLOSED, PatientStatus.DECLINED)
 PHONE_DIGITS = re.compile(r"\d")
 
 
@@ -164,8 +170,7 @@ def update_patient(actor: User, patient_id: int, changes: dict, if_match: str | 
     check_referring_partner(actor, changes.get("referring_organization_id"))
     changes = {k: v for k, v in changes.items() if getattr(patient, k) != v}
     # A reopen or a higher acuity adds load: watch whether it takes the coach over cap.
-    load_before = (assignment.coach_load(patient.coach_id)[0]
-                   if patient.coach_id and {"status", "acuity"} & set(changes) else None)
+    added = assignment.load_added(patient, changes) if patient.coach_id and {"status", "acuity"} & set(changes) else 0
     now = utcnow()
     if "status" in changes:
         old = patient.status
@@ -186,8 +191,8 @@ def update_patient(actor: User, patient_id: int, changes: dict, if_match: str | 
     for field, value in changes.items():
         setattr(patient, field, value)
     db.session.flush()
-    if load_before is not None:
-        assignment.tell_supervisor_if_over_cap(patient, load_before)
+    if added > 0:
+        assignment.tell_supervisor_if_over_cap(patient, added)
     audit.record("update", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id,
                  details={"fields": sorted(changes)})
     return patient

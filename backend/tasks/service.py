@@ -14,6 +14,24 @@ from backend.tasks.models import Task, TaskStatus
 from backend.users.models import Role, User
 
 
+def least_busy_supervisor(program_id: int) -> User | None:
+    """The programme's active supervisor with the fewest open tasks (who gets work no coach owns)."""
+    open_tasks = (sa.select(sa.func.count()).where(Task.assignee_id == User.id, Task.status == TaskStatus.OPEN)
+                  .scalar_subquery())
+    return db.session.scalar(
+        sa.select(User).where(User.program_id == program_id, User.role == Role.SUPERVISOR, User.active.is_(True))
+        .order_by(open_tasks, User.id).limit(1))
+
+
+def supervisor_of(coach: User) -> User | None:
+    """The coach's own supervisor while active, otherwise the programme's least busy one."""
+    if coach.supervisor_id:
+        supervisor = db.session.get(User, coach.supervisor_id)
+        if supervisor is not None and supervisor.active:
+            return supervisor
+    return least_busy_supervisor(coach.program_id)
+
+
 def _mark_overdue(tasks: list[Task]) -> list[Task]:
     now = utcnow()
     for task in tasks:

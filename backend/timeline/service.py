@@ -28,7 +28,7 @@ def patient_timeline(actor: User, patient_id: int, page: int, page_size: int,
         .order_by(union.c.occurred_at.desc(), union.c.kind, union.c.id.desc())
         .limit(page_size).offset((page - 1) * page_size)
     ).all()
-    total = page_total(rows, page, sa.select(sa.func.count()).select_from(union))
+    total = page_total(rows, page, lambda: sa.select(sa.func.count()).select_from(union))
     by_kind = {s.kind: s for s in sources}
     loaded: dict[tuple[str, int], object] = {}
     for kind in {row.kind for row in rows}:

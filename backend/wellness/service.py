@@ -10,18 +10,10 @@ from backend.audit import service as audit
 from backend.database import db, utcnow
 from backend.errors import ApiError, not_found
 from backend.tasks.models import Task, TaskKind, TaskStatus
+from backend.tasks.service import supervisor_of
 from backend.users.models import Role, User
 from backend.users.service import get_user_in_program, require_role
 from backend.wellness.models import SupervisionSession, WellnessCheckIn
-
-
-def _supervisor_for(coach: User) -> User | None:
-    if coach.supervisor_id:
-        supervisor = db.session.get(User, coach.supervisor_id)
-        if supervisor is not None and supervisor.active:
-            return supervisor
-    return db.session.scalar(sa.select(User).where(
-        User.program_id == coach.program_id, User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.id))
 
 
 def submit_check_in(actor: User, data: dict) -> WellnessCheckIn:
@@ -35,7 +27,7 @@ def submit_check_in(actor: User, data: dict) -> WellnessCheckIn:
         Task.assignee_id == actor.id, Task.kind == TaskKind.WELLNESS_CHECK_IN, Task.status == TaskStatus.OPEN)
         .values(status=TaskStatus.DONE, completed_at=now, completed_by_id=actor.id, version=Task.version + 1))
     if check_in.wants_supervisor_contact:
-        supervisor = _supervisor_for(actor)
+        supervisor = supervisor_of(actor)
         if supervisor is not None:
             # The task names the coach, never what they wrote.
             db.session.add(Task(program_id=actor.program_id, assignee_id=supervisor.id, created_by_id=actor.id,

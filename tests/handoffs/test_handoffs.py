@@ -77,6 +77,21 @@ def test_no_show_is_a_failed_task_with_reason(coach_api, supervisor_api, factory
     coach_api.patch(f"/api/v1/handoffs/{hid}", json={"status": "accepted"})
     failed = coach_api.patch(f"/api/v1/handoffs/{hid}", json={"status": "failed", "status_reason": "no_show"}).json
     assert failed["outcome"] == "no_show"
+    for reason in (None, "attended"):  # the outcome of a closed handoff cannot be reworded or wiped
+        refused = coach_api.patch(f"/api/v1/handoffs/{hid}", json={"status_reason": reason})
+        assert refused.status_code == 409 and refused.json["error"] == "handoff_closed"
+    assert coach_api.get(f"/api/v1/handoffs/{hid}").json["outcome"] == "no_show"
+
+
+def test_a_required_reason_cannot_be_cleared(coach_api, supervisor_api, factory, coach):
+    patient, _, service_id = setup_handoff(coach_api, supervisor_api, factory, coach)
+    hid = coach_api.post("/api/v1/handoffs", json={"patient_id": patient.id, "service_id": service_id,
+                                                   "kind": "warm"}).json["id"]
+    coach_api.patch(f"/api/v1/handoffs/{hid}", json={"status": "on-hold", "status_reason": "Waiting for a bed"})
+    cleared = coach_api.patch(f"/api/v1/handoffs/{hid}", json={"status_reason": None})
+    assert cleared.status_code == 422 and "status_reason" in cleared.json["errors"]
+    reworded = coach_api.patch(f"/api/v1/handoffs/{hid}", json={"status_reason": "Bed on Friday"})
+    assert reworded.json["status_reason"] == "Bed on Friday"
 
 
 def test_reminders_day_before_at_17_and_two_hours_before_without_the_partner(app, coach_api, supervisor_api,
@@ -92,6 +107,8 @@ def test_reminders_day_before_at_17_and_two_hours_before_without_the_partner(app
     rows = reminders(app, patient.id)
     assert all(m.expires_at == appointment for m in rows)
     assert all("Northside" not in m.body for m in rows)
+    coach_api.patch(f"/api/v1/handoffs/{hid}", json={"note": "Bring ID"})  # a note leaves the reminders alone
+    assert [(m.id, m.status) for m in reminders(app, patient.id)] == [(m.id, "scheduled") for m in rows]
     later = appointment + timedelta(days=2)
     coach_api.patch(f"/api/v1/handoffs/{hid}", json={"appointment_at": later.isoformat()})
     statuses = sorted((m.status, m.reason) for m in reminders(app, patient.id))

@@ -29,7 +29,6 @@ def test_a_slot_taken_by_one_worker_is_taken_for_the_other(app, database_url, tw
         sender_rate.wait_for_sender_slot(limit)  # free: returns at once
         key = sender_rate._sender_key()
     with other_worker.app_context():
-        assert sender_rate._sender_key() == key  # same number, same counter
         assert not limiter.limiter.test(limit, sender_rate.NAMESPACE, key)
         db.engine.dispose()
 

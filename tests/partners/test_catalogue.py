@@ -119,6 +119,27 @@ def test_partner_list_takes_the_service_filters(supervisor_api, coach_api):
     supervisor_api.post(f"/api/v1/partners/{housing_org}/services", json=HOUSING)
     assert [p["id"] for p in coach_api.get("/api/v1/partners?service_type=detox&payer=medicaid").json] == [detox_org]
     assert coach_api.get("/api/v1/partners?service_type=detox&payer=private").json == []
+    housing_service = coach_api.get("/api/v1/services?service_type=recovery_housing").json[0]["id"]
+    assert [p["id"] for p in coach_api.get("/api/v1/partners").json] == [detox_org, housing_org]  # by name
+    coach_api.post(f"/api/v1/services/{housing_service}/capacity", json={"available": 1})
+    assert [p["id"] for p in coach_api.get("/api/v1/partners").json] == [housing_org, detox_org]  # a bed first
+    assert [p["id"] for p in coach_api.get("/api/v1/partners?has_capacity=true").json] == [housing_org]
     coach_api.post(f"/api/v1/services/{service_id}/capacity", json={"available": 1})
-    assert [p["id"] for p in coach_api.get("/api/v1/partners").json][0] == detox_org
-    assert [p["id"] for p in coach_api.get("/api/v1/partners?has_capacity=true").json] == [detox_org]
+    assert [p["id"] for p in coach_api.get("/api/v1/partners").json] == [detox_org, housing_org]
+
+
+def test_a_bed_puts_a_service_first_and_a_full_report_takes_it_out(coach_api, supervisor_api):
+    org = partner(supervisor_api)
+    alpha = supervisor_api.post(f"/api/v1/partners/{org}/services", json={**DETOX, "name": "Alpha Detox"}).json["id"]
+    zulu = supervisor_api.post(f"/api/v1/partners/{org}/services", json={**DETOX, "name": "Zulu Detox"}).json["id"]
+
+    def ids(query):
+        return [s["id"] for s in coach_api.get(f"/api/v1/services?{query}").json]
+
+    assert ids("service_type=detox") == [alpha, zulu]  # by name
+    coach_api.post(f"/api/v1/services/{zulu}/capacity", json={"available": 3})
+    assert ids("service_type=detox") == [zulu, alpha] and ids("has_capacity=true") == [zulu]
+    coach_api.post(f"/api/v1/services/{alpha}/capacity", json={"available": 0})  # fresh, but no room
+    assert ids("has_capacity=true") == [zulu]
+    coach_api.post(f"/api/v1/services/{zulu}/capacity", json={"available": 0})  # the newest report counts
+    assert ids("has_capacity=true") == [] and ids("service_type=detox") == [alpha, zulu]
