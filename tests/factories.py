@@ -61,8 +61,8 @@ class Factory:
             for _ in range(count):
                 n = next(_serial)
                 rows.append(Patient(program_id=coach.program_id, coach_id=coach.id, first_name=f"Pat{n}",
-                                    last_name="Example", phone=synthetic_phone(n), timezone="America/Chicago",
-                                    source=PatientSource.ED, **kw))
+                                    last_name="Example", phone=synthetic_phone(n),
+                                    **{"timezone": "America/Chicago", "source": PatientSource.ED, **kw}))
             db.session.add_all(rows)
             db.session.commit()
             return rows

@@ -23,15 +23,18 @@ def _request_meta() -> dict:
 
 
 def record(action: str, resource: str, *, actor: User | None, patient_id: int | None = None,
-           resource_id: int | str | None = None, outcome: str = "success", details: dict | None = None) -> None:
+           resource_id: int | str | None = None, outcome: str = "success", details: dict | None = None,
+           program_id: int | None = None) -> None:
     """Insert an audit event in the current transaction (committed with the work it describes).
 
     A Core INSERT, not an ORM object: one is written on every request that
-    touches patient data, so it skips the unit-of-work bookkeeping.
+    touches patient data, so it skips the unit-of-work bookkeeping. Events
+    with no actor (a patient's STOP, a partner's answer, a job) name their
+    programme with `program_id`, so the programme's audit list shows them.
     """
     db.session.execute(sa.insert(AuditEvent).values(
         occurred_at=utcnow(),
-        program_id=actor.program_id if actor else None,
+        program_id=actor.program_id if actor else program_id,
         user_id=actor.id if actor else None,
         role=str(actor.role) if actor else None,
         action=action,

@@ -125,5 +125,6 @@ def record_partner_answer(handoff: Handoff, arrived: bool) -> None:
     else:
         move(handoff, TaskStatus.FAILED, NO_SHOW, confirmed_by="partner_link")
     reminders.reschedule(handoff, db.session.get(Patient, handoff.patient_id))
-    audit.record("confirm", "handoff", actor=None, patient_id=handoff.patient_id, resource_id=handoff.id,
+    audit.record("confirm", "handoff", actor=None, program_id=handoff.program_id, patient_id=handoff.patient_id,
+                 resource_id=handoff.id,
                  details={"via": "partner_link", "arrived": arrived})

@@ -78,7 +78,7 @@ def _store_reply(patient: Patient | None, program: Program, from_number: str, to
             "Text from a patient without a coach" if patient else "Text from an unknown number")
         db.session.add(Task(program_id=program.id, patient_id=patient.id if patient else None, assignee_id=assignee,
                             kind=TaskKind.CALL_BACK, title=title, due_at=now + timedelta(hours=4)))
-    audit.record("receive", "message", actor=None, patient_id=patient.id if patient else None,
+    audit.record("receive", "message", actor=None, program_id=program.id, patient_id=patient.id if patient else None,
                  resource_id=message.id)
 
 

@@ -164,7 +164,8 @@ def opt_out(patients: list[Patient], via: str) -> None:
             patient.sms_opted_out = True
             patient.sms_opted_out_at = now
         cancel_pending(patient.id, "sms_opted_out")
-        audit.record("opt_out", "sms", actor=None, patient_id=patient.id, details={"via": via})
+        audit.record("opt_out", "sms", actor=None, program_id=patient.program_id, patient_id=patient.id,
+                     details={"via": via})
 
 
 def opt_in(patients: list[Patient]) -> None:
@@ -172,7 +173,7 @@ def opt_in(patients: list[Patient]) -> None:
     for patient in patients:
         patient.sms_opted_out = False
         patient.sms_opted_out_at = None
-        audit.record("opt_in", "sms", actor=None, patient_id=patient.id)
+        audit.record("opt_in", "sms", actor=None, program_id=patient.program_id, patient_id=patient.id)
 
 
 def template_catalogue() -> dict:

@@ -56,7 +56,7 @@ def close_stale_shifts(now: datetime | None = None) -> int:
                             title=f"Your shift was closed automatically after {max_hours} hours. "
                                   "Go on shift again if you are still working.",
                             due_at=now))
-        audit.record("auto_close", "shift", actor=None, resource_id=shift.id)
+        audit.record("auto_close", "shift", actor=None, resource_id=shift.id, program_id=shift.program_id)
         closed += 1
     db.session.commit()
     return closed

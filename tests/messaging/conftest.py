@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from backend import create_app
 from backend.database import db
 from tests.conftest import app_config
+from tests.factories import Factory
 from tests.support.fake_twilio import FakeTwilio
 
 FROM_NUMBER = "+13125550100"
@@ -56,3 +58,30 @@ def via_client(client):
         return client.post(parts.path + (f"?{parts.query}" if parts.query else ""), data=data, headers=headers)
 
     return post
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A fixed-offset zone where it is about 13:00 right now, far from any quiet hours."""
+    hour = (now or datetime.now(UTC)).hour
+    offset = 13 - hour  # hours east of UTC; Etc/ zones name it with the opposite sign
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+@pytest.fixture(autouse=True)
+def daytime_patients(monkeypatch):
+    """Patients live where it is midday now, so a test that sends "now" never meets quiet hours.
+
+    Quiet hours are tested with their own clock and zone (test_dispatch.py); without this, every
+    sending test would fail when run between 21:00 and 08:00 in the factory's default zone.
+    """
+    zone = daytime_zone()
+    create_one, create_many = Factory.patient, Factory.patients
+
+    def patient(self, coach=None, program_id=None, **kw):
+        return create_one(self, coach, program_id, **{"timezone": zone, **kw})
+
+    def patients(self, coach, count, **kw):
+        return create_many(self, coach, count, **{"timezone": zone, **kw})
+
+    monkeypatch.setattr(Factory, "patient", patient)
+    monkeypatch.setattr(Factory, "patients", patients)

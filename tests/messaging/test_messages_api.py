@@ -80,7 +80,7 @@ def test_another_coachs_message_is_not_found(login, factory, coach, other_coach)
 
 
 def test_after_ed_visit_plan_schedules_five_texts_at_ten_local(app, coach_api, factory, coach):
-    patient = factory.patient(coach)
+    patient = factory.patient(coach, timezone="America/Chicago")
     anchor = datetime(2030, 3, 5, 23, 30, tzinfo=CHICAGO)  # discharged late on 5 March, Chicago time
     response = coach_api.post(f"/api/v1/patients/{patient.id}/follow-ups",
                               json={"plan_key": "after_ed_visit", "anchor_at": anchor.isoformat()})

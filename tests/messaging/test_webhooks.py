@@ -35,7 +35,7 @@ def test_forged_or_missing_signature_is_403_and_records_nothing(app, client, twi
     assert all_messages(app) == []
 
 
-def test_stop_opts_out_and_cancels_pending(app, twilio, via_client, factory, coach):
+def test_stop_opts_out_and_cancels_pending(app, twilio, via_client, factory, coach, admin_api):
     patient = factory.patient(coach)
     pending = queue(app, patient, status=MessageStatus.SCHEDULED, scheduled_for=utcnow())
     status, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, " Stop ", post=via_client)
@@ -44,6 +44,9 @@ def test_stop_opts_out_and_cancels_pending(app, twilio, via_client, factory, coa
     assert load(app, pending).status == "cancelled" and load(app, pending).reason == "sms_opted_out"
     run(app, dispatch_due)
     assert twilio.requests == []
+    # The patient's STOP has no staff actor, yet it is in the programme's audit trail.
+    events = admin_api.get("/api/v1/audit-events").json
+    assert [(e["action"], e["patient_id"]) for e in events if e["resource"] == "sms"] == [("opt_out", patient.id)]
 
 
 def test_spanish_keyword_and_start(app, twilio, via_client, factory, coach):
