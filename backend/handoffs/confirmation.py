@@ -50,14 +50,16 @@ class LinkUnusableError(Exception):
 
 def _link(token: str, *, for_update: bool = False) -> tuple[ConfirmationLink, Handoff]:
     stmt = sa.select(ConfirmationLink).where(ConfirmationLink.token_hash == _digest(token))
-    link = db.session.scalar(stmt.with_for_update() if for_update else stmt)
+    if for_update:  # re-read under the lock even if this request already loaded the link unlocked
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    link = db.session.scalar(stmt)
     if link is None:
         raise LinkUnusableError(404, "This link is not valid.")
     if link.used_at is not None:
         raise LinkUnusableError(410, "This link was already used. Thank you, the answer was recorded.")
     if link.expires_at <= utcnow():
         raise LinkUnusableError(410, "This link has expired. Please call the programme instead.")
-    return link, db.session.get(Handoff, link.handoff_id)
+    return link, db.session.get(Handoff, link.handoff_id, with_for_update=for_update, populate_existing=for_update)
 
 
 def link_summary(token: str) -> dict:
@@ -72,6 +74,8 @@ def link_summary(token: str) -> dict:
 def answer_link(token: str, arrived: bool) -> None:
     """Record the partner's answer once, and close the loop on the handoff."""
     link, handoff = _link(token, for_update=True)
+    if handoff.status not in OPEN:
+        raise LinkUnusableError(409, "This referral is already closed. Thank you.")
     if handoff.status in (TaskStatus.REQUESTED, TaskStatus.ON_HOLD):
         move(handoff, TaskStatus.ACCEPTED, None)  # the partner saw the patient, so it took the referral
     record_partner_answer(handoff, arrived)

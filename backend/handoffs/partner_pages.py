@@ -40,7 +40,11 @@ def confirm(token: str):
         if answer not in ("arrived", "did_not_arrive") or summary["closed"]:
             return render_template("handoffs/confirm_done.html",
                                    message="This referral is already closed. Thank you."), 409
-        confirmation.answer_link(token, arrived=answer == "arrived")
+        try:
+            confirmation.answer_link(token, arrived=answer == "arrived")
+        except confirmation.LinkUnusableError as problem:  # answered or closed meanwhile
+            db.session.rollback()
+            return render_template("handoffs/confirm_done.html", message=problem.message), problem.status
         return render_template("handoffs/confirm_done.html", message="Thank you. Your answer was recorded.")
     db.session.rollback()
     local = summary["appointment_at"].astimezone(zoneinfo.ZoneInfo(summary["timezone"])) \

@@ -7,10 +7,14 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import pytest
 import sqlalchemy as sa
 
+from backend import create_app
 from backend.database import db, utcnow
+from backend.handoffs import confirmation
 from backend.handoffs.models import ConfirmationLink
+from tests.conftest import app_config
 from tests.handoffs.test_handoffs import setup_handoff
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -74,3 +78,19 @@ def test_link_is_stored_as_a_digest_and_rate_limited(app, client, coach_api, sup
         assert db.session.scalar(sa.select(ConfirmationLink.token_hash)) == hashlib.sha256(token.encode()).hexdigest()
     statuses = [client.get("/partner/confirm/guess" + str(n)).status_code for n in range(35)]
     assert 429 in statuses
+
+
+def test_an_answer_given_meanwhile_makes_the_second_a_410(app, coach_api, supervisor_api, factory, coach):
+    handoff, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    token = path.rsplit("/", 1)[1]
+    second = create_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"]))  # another server process
+    with app.app_context():
+        assert confirmation.link_summary(token)["closed"] is False  # this request read the link unused...
+        with second.app_context():  # ...while another answered it
+            confirmation.answer_link(token, arrived=True)
+            db.engine.dispose()
+        with pytest.raises(confirmation.LinkUnusableError) as problem:
+            confirmation.answer_link(token, arrived=False)
+        assert problem.value.status == 410
+        db.session.rollback()
+    assert coach_api.get(f"/api/v1/handoffs/{handoff['id']}").json["outcome"] == "attended"
