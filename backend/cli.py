@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(program_number_group)
 
 
 @click.command("create-user")
@@ -43,10 +44,12 @@ def create_user_command(email, full_name, role, program_name, password):
     click.echo(f"Created {user.role} {user.email} (id {user.id}) in programme {program.name!r}.")
 
 
-def _program_for(name: str | None) -> Program:
+def _program_for(name: str | None, create: bool = True) -> Program:
     programs = list(db.session.scalars(sa.select(Program).order_by(Program.id)))
     if name:
         match = next((p for p in programs if p.name == name), None)
+        if match is None and not create:
+            raise click.ClickException(f"No programme is called {name!r}.")
         if match is None:
             match = Program(name=name)
             db.session.add(match)
@@ -57,6 +60,70 @@ def _program_for(name: str | None) -> Program:
     if not programs:
         raise click.ClickException("No programme exists yet: pass --program NAME to create one.")
     raise click.ClickException("Several programmes exist: pass --program NAME.")
+
+
+@click.group("program-number")
+def program_number_group():
+    """The Twilio numbers each programme owns (texts and calls to them reach that programme only)."""
+
+
+@program_number_group.command("add")
+@with_appcontext
+@click.argument("number")
+@click.option("--program", "program_name", default=None, help="Programme name. Defaults to the only programme.")
+@click.option("--sms/--no-sms", default=True, help="Texts go out from this number (the first SMS number).")
+@click.option("--voice/--no-voice", default=True, help="The warm line answers calls to it.")
+def add_program_number_command(number, program_name, sms, voice):
+    """Give a programme a Twilio number it owns (E.164, e.g. +13125550100)."""
+    from marshmallow import ValidationError
+
+    from backend.common.schemas import normalise_phone
+    from backend.programs.numbers import add_number
+
+    program = _program_for(program_name, create=False)
+    try:
+        row = add_number(program, normalise_phone(number, current_app.config["PHONE_DEFAULT_REGION"]),
+                         sms=sms, voice=voice)
+        db.session.commit()
+    except ValidationError as exc:
+        raise click.ClickException("Not a valid phone number.") from exc
+    except ApiError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Number ending {row.number[-4:]} now belongs to programme {program.name!r}.")
+
+
+@program_number_group.command("messaging-service")
+@with_appcontext
+@click.argument("sid")
+@click.option("--program", "program_name", default=None, help="Programme name. Defaults to the only programme.")
+def set_messaging_service_command(sid, program_name):
+    """Send the programme's texts through a Twilio Messaging Service (MG…); `none` to stop."""
+    program = _program_for(program_name, create=False)
+    value = None if sid.lower() == "none" else sid
+    if value is not None and not (value.startswith("MG") and len(value) == 34):
+        raise click.ClickException("A Messaging Service SID is MG followed by 32 characters.")
+    owner = db.session.scalar(sa.select(Program).where(Program.messaging_service_sid == value)) if value else None
+    if owner is not None and owner.id != program.id:
+        raise click.ClickException("That Messaging Service already belongs to another programme.")
+    program.messaging_service_sid = value
+    db.session.commit()
+    click.echo(f"Programme {program.name!r} sends through {value or 'its own number'}.")
+
+
+@program_number_group.command("list")
+@with_appcontext
+def list_program_numbers_command():
+    """List each programme's numbers and Messaging Service."""
+    from backend.programs.models import ProgramNumber
+
+    for program in db.session.scalars(sa.select(Program).order_by(Program.id)):
+        numbers = db.session.scalars(sa.select(ProgramNumber).where(ProgramNumber.program_id == program.id)
+                                     .order_by(ProgramNumber.id))
+        listed = ", ".join(f"{n.number} ({'sms' if n.sms else ''}{'+' if n.sms and n.voice else ''}"
+                           f"{'voice' if n.voice else ''})" for n in numbers) or "none"
+        service = f"; messaging service {program.messaging_service_sid}" if program.messaging_service_sid else ""
+        click.echo(f"{program.name}: {listed}{service}")
 
 
 @click.command("seed-demo")

@@ -9,7 +9,7 @@ from backend.auth.passwords import hash_password
 from backend.contacts.models import Contact, ContactKind, ContactOutcome
 from backend.database import db, utcnow
 from backend.patients.models import Patient, PatientSource
-from backend.programs.models import Program
+from backend.programs.models import Program, ProgramNumber
 from backend.tasks.models import Task
 from backend.users.models import Role, User
 
@@ -17,9 +17,14 @@ PASSWORD = "correct horse battery staple"
 _serial = itertools.count(1)
 
 
+# 312 is kept for programme lines and staff phones, so no patient ever shares a number with them.
+PATIENT_AREA_CODES = ["773", "872", "708", "630"]
+PROGRAM_LINES = ["+13125550100"] + [f"+131255501{n:02d}" for n in range(99, 89, -1)]
+
+
 def synthetic_phone(n: int) -> str:
-    """A fictional US number in the 555-01xx range."""
-    area = ["312", "773", "872", "708", "630"][n // 100 % 5]
+    """A fictional US number in the 555-01xx range (a patient's: never a programme line or a staff phone)."""
+    area = PATIENT_AREA_CODES[n // 100 % len(PATIENT_AREA_CODES)]
     return f"+1{area}55501{n % 100:02d}"
 
 
@@ -28,6 +33,7 @@ class Factory:
 
     def __init__(self, app):
         self.app = app
+        self._lines = iter(PROGRAM_LINES)
 
     def _save(self, obj):
         with self.app.app_context():
@@ -36,8 +42,15 @@ class Factory:
             return obj
 
     def program(self, name: str = "Test Programme", **kw) -> Program:
-        return self._save(Program(name=name, timezone=kw.pop("timezone", "America/Chicago"),
-                                  phone=kw.pop("phone", "+13125550100"), **kw))
+        """A programme that owns its own line (the first one in a test owns +1 312 555 0100)."""
+        phone = kw.pop("phone", None) or next(self._lines)
+        with self.app.app_context():
+            program = Program(name=name, timezone=kw.pop("timezone", "America/Chicago"), phone=phone, **kw)
+            db.session.add(program)
+            db.session.flush()
+            db.session.add(ProgramNumber(program_id=program.id, number=phone))
+            db.session.commit()
+            return program
 
     def user(self, role: str = "coach", program: Program | None = None, *, email: str | None = None,
              password: str = PASSWORD, **kw) -> User:

@@ -11,6 +11,7 @@ from backend import create_app
 from backend.config import ConfigError
 from backend.database import db
 from backend.patients.models import Patient
+from backend.programs.models import ProgramNumber
 from backend.users.models import User
 from tests.conftest import app_config
 
@@ -27,6 +28,11 @@ def test_seed_demo_loads_synthetic_data_once(app):
         f"coach{i}@demo.test" for i in range(1, 7)}
     assert len(patients) == 120
     assert all(re.fullmatch(r"\+1\d{3}55501\d{2}", p.phone) for p in patients)
+    with app.app_context():
+        lines = set(db.session.scalars(sa.select(ProgramNumber.number)))
+        staff = {u.phone for u in users if u.phone}
+    # A text or call is matched to a patient by number: none may share one with the line or a staff phone.
+    assert lines == {"+13125550100"} and not ({p.phone for p in patients} & (lines | staff))
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "already has data" in again.output
     with app.app_context():
@@ -41,6 +47,29 @@ def test_demo_logins_work(app, client):
     coach = client.post("/api/v1/auth/login", json={"email": "coach1@demo.test", "password": "bridgeline-demo"})
     patients = client.get("/api/v1/patients", headers={"Authorization": f"Bearer {coach.json['access_token']}"})
     assert len(patients.json) > 0
+
+
+def test_program_number_add_gives_a_programme_a_number_once(app, factory):
+    program = factory.program("General Hospital", phone="+13125550150")
+    runner = app.test_cli_runner()
+    added = runner.invoke(args=["program-number", "add", "(312) 555-0161", "--program", "General Hospital",
+                                "--no-voice"])
+    assert added.exit_code == 0 and "ending 0161" in added.output, added.output
+    with app.app_context():
+        row = db.session.scalar(sa.select(ProgramNumber).where(ProgramNumber.number == "+13125550161"))
+    assert (row.program_id, row.sms, row.voice) == (program.id, True, False)
+    other = factory.program("Other Hospital", phone="+13125550151")
+    taken = runner.invoke(args=["program-number", "add", "+13125550161", "--program", other.name])
+    assert taken.exit_code != 0 and "already belongs" in taken.output
+    bad = runner.invoke(args=["program-number", "add", "12", "--program", other.name])
+    assert bad.exit_code != 0 and "Not a valid phone number" in bad.output
+    service = runner.invoke(args=["program-number", "messaging-service", "MG" + "a" * 32, "--program", other.name])
+    assert service.exit_code == 0, service.output
+    stolen = runner.invoke(args=["program-number", "messaging-service", "MG" + "a" * 32, "--program", program.name])
+    assert stolen.exit_code != 0 and "another programme" in stolen.output
+    listed = runner.invoke(args=["program-number", "list"]).output
+    assert "General Hospital: +13125550150 (sms+voice), +13125550161 (sms)" in listed
+    assert f"Other Hospital: +13125550151 (sms+voice); messaging service MG{'a' * 32}" in listed
 
 
 def test_seed_demo_refuses_in_production(database_url):

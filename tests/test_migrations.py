@@ -46,3 +46,22 @@ def test_upgrade_matches_models_and_downgrade_is_clean(empty_database):
             assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
         upgrade()  # and back up again, as a deploy after a rollback would
         db.engine.dispose()
+
+
+def test_programme_phones_become_owned_numbers_unless_shared(empty_database):
+    """0010: a programme's own phone becomes its number; one two programmes share is left for the operator."""
+    app = create_app(app_config(empty_database, REDIS_URL=None))
+    with app.app_context():
+        upgrade(revision="0009_assignment_removals")
+        with db.engine.begin() as conn:
+            for name, phone in (("A", "+13125550100"), ("B", "+13125550101"), ("C", "+13125550101")):
+                conn.execute(sa.text("INSERT INTO programs (name, timezone, phone, created_at, updated_at) "
+                                     "VALUES (:n, 'UTC', :p, :t, :t)"),
+                             {"n": name, "p": phone, "t": "2026-01-01 00:00:00+00:00"})
+        upgrade()
+        with db.engine.connect() as conn:
+            owned = conn.execute(sa.text("SELECT p.name, n.number, n.sms, n.voice FROM program_numbers n "
+                                         "JOIN programs p ON p.id = n.program_id")).all()
+        assert [(name, number, bool(sms), bool(voice)) for name, number, sms, voice in owned] == [
+            ("A", "+13125550100", True, True)]
+        db.engine.dispose()

@@ -9,7 +9,7 @@ from backend.auth.passwords import hash_password
 from backend.contacts.models import Contact, ContactDirection, ContactKind, ContactOutcome
 from backend.database import db, utcnow
 from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientSource, PatientStatus
-from backend.programs.models import Program
+from backend.programs.models import Program, ProgramNumber
 from backend.shifts.models import Shift
 from backend.tasks.models import Task, TaskKind
 from backend.users.models import Role, User
@@ -20,7 +20,9 @@ FIRST_NAMES = ["Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", 
                "Maria", "José", "Lucía", "Diego", "Ana", "Sam", "Dana", "Robin", "Kai", "Elena"]
 LAST_NAMES = ["Rivera", "Nguyen", "Okafor", "Kowalski", "Haddad", "Lindqvist", "Moreau", "Tanaka",
               "García", "Hernández", "Brooks", "Patel", "Fischer", "Novak", "Reyes", "Campbell"]
-AREA_CODES = ["312", "773", "872", "708", "630"]
+# 312-555-01xx is kept for the programme's line and the staff's phones: no patient shares a number with them
+# (an inbound text or call is matched to a patient by number).
+PATIENT_AREA_CODES = ["773", "872", "708", "630"]
 STATUS_WEIGHTS = {PatientStatus.REFERRED: 20, PatientStatus.ENGAGED: 30, PatientStatus.ACTIVE: 30,
                   PatientStatus.LINKED: 15, PatientStatus.CLOSED: 10, PatientStatus.DECLINED: 5}
 OUTCOMES = [ContactOutcome.REACHED] * 4 + [ContactOutcome.NO_ANSWER, ContactOutcome.LEFT_MESSAGE]
@@ -36,6 +38,7 @@ def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
                       phone="+13125550100")
     db.session.add(program)
     db.session.flush()
+    db.session.add(ProgramNumber(program_id=program.id, number=program.phone))  # texts and calls to it are ours
     password_hash = hash_password(DEMO_PASSWORD)
     admin = User(program_id=program.id, email="admin@demo.test", full_name="Pat Admin",
                  role=Role.ADMIN, password_hash=password_hash)
@@ -59,7 +62,7 @@ def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
         patient = Patient(
             program_id=program.id, coach_id=coach.id if coach else None, created_by_id=supervisor.id,
             first_name=rng.choice(FIRST_NAMES), last_name=rng.choice(LAST_NAMES),
-            phone=f"+1{AREA_CODES[n // 100 % len(AREA_CODES)]}55501{n % 100:02d}",
+            phone=f"+1{PATIENT_AREA_CODES[n // 100 % len(PATIENT_AREA_CODES)]}55501{n % 100:02d}",
             language="es" if spanish else "en", timezone="America/Chicago",
             sms_consent=rng.random() < 0.8, status=status,
             source=rng.choice([PatientSource.ED] * 6 + [PatientSource.INPATIENT, PatientSource.WARM_LINE,

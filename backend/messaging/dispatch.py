@@ -17,7 +17,7 @@ from flask import current_app
 
 from backend.database import db, take_sqlite_write_lock, utcnow
 from backend.messaging import sender_rate, service
-from backend.messaging.gateway import GatewayError, gateway
+from backend.messaging.gateway import GatewayError, Sender, gateway
 from backend.messaging.models import Message, MessageStatus
 from backend.patients.models import Patient
 from backend.tasks.models import Task, TaskKind
@@ -36,6 +36,7 @@ class Claimed:
     to: str
     body: str
     attempt: int
+    sender: Sender
 
 
 def quiet_until(now: datetime, timezone: str, start_hour: int, end_hour: int) -> datetime | None:
@@ -88,6 +89,7 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
         sa.select(Patient).where(Patient.id.in_({m.patient_id for m in messages if m.patient_id})))}
     recent = _recent_identical(messages, now)
     policies: dict[int, object] = {}
+    senders: dict[int, Sender] = {}
     claimed = []
     for message in messages:
         patient = patients.get(message.patient_id)
@@ -108,9 +110,11 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
         recent[key] = recent.get(key, 0) + 1
         message.status, message.reason = MessageStatus.SENDING, None
         message.attempts += 1
-        message.to_number = patient.phone
+        sender = senders.get(message.program_id) or senders.setdefault(
+            message.program_id, service.sender_for(message.program_id))
+        message.to_number, message.from_number = patient.phone, sender.number
         message.sending_started_at, message.lease_until = now, now + lease
-        claimed.append(Claimed(message.id, patient.phone, message.body, message.attempts))
+        claimed.append(Claimed(message.id, patient.phone, message.body, message.attempts, sender))
     db.session.commit()
     return claimed
 
@@ -135,7 +139,7 @@ def send_claimed(item: Claimed) -> tuple[MessageStatus, str | None]:
     callback = (f"{current_app.config['PUBLIC_BASE_URL']}{STATUS_CALLBACK_PATH}"
                 f"?message={item.id}&attempt={item.attempt}")
     try:
-        result = gateway().send(item.to, item.body, status_callback=callback)
+        result = gateway().send(item.to, item.body, item.sender, status_callback=callback)
     except GatewayError as exc:
         return _record_failure(item.id, exc), None
     return MessageStatus.SENT, result.sid
@@ -230,7 +234,7 @@ def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int
             wait = next_send - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            sender_rate.wait_for_sender_slot(shared)
+            sender_rate.wait_for_sender_slot(shared, item.sender.key)
             status, sid = send_claimed(item)
             if sid is not None:
                 sent.append((item.id, sid))

@@ -36,6 +36,22 @@ class SentRecord:
     sent_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who a text comes from: a Messaging Service, else a number (each programme has its own)."""
+
+    number: str | None = None
+    messaging_service_sid: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.messaging_service_sid or self.number or "console"
+
+    def as_params(self) -> dict:
+        return ({"messaging_service_sid": self.messaging_service_sid} if self.messaging_service_sid
+                else {"from_": self.number})
+
+
 class GatewayError(Exception):
     """Twilio refused or failed: the HTTP status, Twilio's error code, and Retry-After if any."""
 
@@ -77,14 +93,11 @@ class TwilioGateway:
         base = config.get("TWILIO_API_BASE_URL") or TWILIO_API
         http_client = None if base.rstrip("/") == TWILIO_API else BaseUrlHttpClient(base)
         self.client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http_client)
-        self.from_number = config.get("TWILIO_FROM_NUMBER")
-        self.messaging_service_sid = config.get("TWILIO_MESSAGING_SERVICE_SID")
 
-    def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
-        sender = ({"messaging_service_sid": self.messaging_service_sid} if self.messaging_service_sid
-                  else {"from_": self.from_number})
+    def send(self, to: str, body: str, sender: Sender, status_callback: str | None = None) -> SendResult:
         try:
-            message = self.client.messages.create(to=to, body=body, status_callback=status_callback, **sender)
+            message = self.client.messages.create(to=to, body=body, status_callback=status_callback,
+                                                  **sender.as_params())
         except TwilioRestException as exc:
             raise GatewayError(exc.status, exc.code, exc.msg, _retry_after(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - network failures are retried like a 5xx
@@ -113,7 +126,7 @@ class ConsoleGateway:
 
     name = "console"
 
-    def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send(self, to: str, body: str, sender: Sender, status_callback: str | None = None) -> SendResult:
         sid = "SMconsole" + secrets.token_hex(12)
         log.info("console sms sid=%s to=%s chars=%d", sid, redact(to), len(body))
         return SendResult(sid, "sent")
@@ -134,6 +147,12 @@ def init_gateway(app: Flask) -> None:
 def gateway():
     """The app's SMS gateway."""
     return current_app.extensions["sms_gateway"]
+
+
+def default_sender() -> Sender:
+    """The deployment-wide sender (TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER), for programmes without one."""
+    config = current_app.config
+    return Sender(config.get("TWILIO_FROM_NUMBER"), config.get("TWILIO_MESSAGING_SERVICE_SID"))
 
 
 def signature_is_valid(url: str, params: dict, signature: str | None) -> bool:

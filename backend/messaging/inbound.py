@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from backend.audit import service as audit
 from backend.database import db, utcnow
+from backend.errors import ApiError
 from backend.messaging import service
 from backend.messaging.models import PROGRESS, Message, MessageDirection, MessageStatus
 from backend.messaging.templates import render
 from backend.patients.models import CLOSED_STATUSES, Patient
+from backend.programs import numbers
 from backend.programs.models import Program
 from backend.tasks.models import Task, TaskKind
 from backend.tasks.service import least_busy_supervisor
@@ -19,6 +22,7 @@ from backend.tasks.service import least_busy_supervisor
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "PARAR", "ALTO", "BAJA"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
+log = logging.getLogger("bridgeline.sms")
 CALLBACK_STATUSES = {s.value: s for s in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
                                           MessageStatus.FAILED)}
 
@@ -28,17 +32,24 @@ def _keyword(body: str) -> str:
     return words[0].strip(".!¡?¿,").upper() if len(words) == 1 else ""
 
 
-def _program_for(to_number: str) -> Program | None:
-    return (db.session.scalar(sa.select(Program).where(Program.phone == to_number))
-            or db.session.scalar(sa.select(Program).order_by(Program.id)))
+def handle_inbound(from_number: str, to_number: str, body: str, sid: str | None,
+                   messaging_service_sid: str | None = None) -> str | None:
+    """Apply a keyword or store the reply for the coach; returns the text to answer with, if any.
 
-
-def handle_inbound(from_number: str, to_number: str, body: str, sid: str | None) -> str | None:
-    """Apply a keyword or store the reply for the coach; returns the text to answer with, if any."""
+    The text belongs to the programme that owns the dialled number (or Messaging
+    Service), and only that programme's patients are looked up: the same phone may
+    be a patient in two programmes, and neither may see the other's texts.
+    """
+    program = numbers.owning_program(to_number, messaging_service_sid)
+    if program is None:
+        # Never guess a programme: the sender's words would reach the wrong staff. The sender is not logged.
+        log.warning("inbound text refused: number ***%s belongs to no programme", (to_number or "")[-2:])
+        raise ApiError(404, "number_not_owned", "No programme owns the number this text was sent to.")
     if sid and db.session.scalar(sa.select(Message.id).where(Message.twilio_sid == sid)):
         return None  # Twilio retried the webhook: already handled
     patients = list(db.session.scalars(
-        sa.select(Patient).where(Patient.phone == from_number).order_by(Patient.updated_at.desc())))
+        sa.select(Patient).where(Patient.program_id == program.id, Patient.phone == from_number)
+        .order_by(Patient.updated_at.desc())))
     keyword = _keyword(body)
     if keyword in STOP_WORDS:
         service.opt_out(patients, via="keyword")
@@ -48,7 +59,6 @@ def handle_inbound(from_number: str, to_number: str, body: str, sid: str | None)
         service.opt_in(patients)
         db.session.commit()
         return None
-    program = db.session.get(Program, patients[0].program_id) if patients else _program_for(to_number)
     if keyword in HELP_WORDS:
         language = patients[0].language if patients else "en"
         return render("help_reply", language, {"program_name": service.sender_name(program),

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import time
 
-from flask import current_app
 from limits import RateLimitItem, RateLimitItemPerSecond
 
 from backend.extensions import limiter
@@ -29,17 +28,16 @@ def sender_limit(rate: float) -> RateLimitItem | None:
     return RateLimitItemPerSecond(int(rate)) if rate >= 1 else RateLimitItemPerSecond(1, round(1 / rate))
 
 
-def _sender_key() -> str:
-    config = current_app.config
-    sender = config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER") or "console"
-    return hashlib.sha256(sender.encode()).hexdigest()[:16]  # no phone number in the storage's keys
+def storage_key(sender: str) -> str:
+    """The sender's key in the limiter's storage: a digest, so no phone number is stored there."""
+    return hashlib.sha256(sender.encode()).hexdigest()[:16]
 
 
-def wait_for_sender_slot(limit: RateLimitItem | None, max_wait: float = 1.0) -> None:
-    """Block until this sender may send one more text under `limit` (shared by every worker)."""
+def wait_for_sender_slot(limit: RateLimitItem | None, sender: str, max_wait: float = 1.0) -> None:
+    """Block until `sender` (a number or Messaging Service) may send one more text under `limit`, across workers."""
     if limit is None:
         return
-    key = _sender_key()
+    key = storage_key(sender)
     try:
         while not limiter.limiter.hit(limit, NAMESPACE, key):
             reset_at, _remaining = limiter.limiter.get_window_stats(limit, NAMESPACE, key)

@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.database import db, utcnow
 from backend.errors import ApiError, field_error, not_found
+from backend.messaging.gateway import Sender, default_sender
 from backend.messaging.models import PENDING, Message, MessageDirection, MessageStatus, MessagingPolicy
 from backend.messaging.plans import PLANS
 from backend.messaging.templates import TEMPLATES, render, sensitive_terms_in
 from backend.patients.access import get_patient_for
 from backend.patients.models import CLOSED_STATUSES, Patient
+from backend.programs import numbers
 from backend.programs.models import Program
 from backend.users.models import Role, User
 from backend.users.service import require_role
@@ -39,6 +41,19 @@ def sender_name(program: Program) -> str:
     if policy.sms_display_name:
         return policy.sms_display_name
     return "Your care team" if sensitive_terms_in(program.name) else program.name
+
+
+def sender_for(program_id: int) -> Sender:
+    """Who the programme's texts come from: its Messaging Service, its own number, else the deployment default.
+
+    A programme's own sender matters: replies and STOPs come back to it, and only
+    the programme that owns the number sees them.
+    """
+    program = db.session.get(Program, program_id)
+    number = numbers.sms_number(program_id)
+    if program.messaging_service_sid or number:
+        return Sender(number, program.messaging_service_sid)
+    return default_sender()
 
 
 def template_variables(patient: Patient) -> dict[str, str]:

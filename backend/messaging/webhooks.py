@@ -22,8 +22,11 @@ def _check_signature():
 def inbound_sms():
     """A patient's text: keywords act at once; anything else reaches their coach."""
     form = request.form
-    reply = inbound.handle_inbound(form.get("From", ""), form.get("To", ""), form.get("Body", ""),
-                                   form.get("MessageSid") or form.get("SmsSid"))
+    try:
+        reply = inbound.handle_inbound(form.get("From", ""), form.get("To", ""), form.get("Body", ""),
+                                       form.get("MessageSid") or form.get("SmsSid"), form.get("MessagingServiceSid"))
+    except ApiError as exc:  # Twilio shows a 4xx in the number's error log; the sender gets no answer
+        return Response(twiml(), status=exc.status, mimetype="text/xml")
     return Response(twiml(reply), mimetype="text/xml")
 
 

@@ -10,7 +10,7 @@ from backend.extensions import limiter
 from backend.messaging import sender_rate
 from backend.messaging.dispatch import dispatch_due
 from tests.conftest import REDIS_URL
-from tests.messaging.conftest import twilio_config
+from tests.messaging.conftest import FROM_NUMBER, twilio_config
 from tests.messaging.test_dispatch import load, queue, run
 
 
@@ -26,8 +26,8 @@ def test_a_slot_taken_by_one_worker_is_taken_for_the_other(app, database_url, tw
     other_worker = create_app(twilio_config(database_url, twilio))
     limit = sender_rate.sender_limit(1 / 30)  # one text per 30 s on this number
     with app.app_context():
-        sender_rate.wait_for_sender_slot(limit)  # free: returns at once
-        key = sender_rate._sender_key()
+        sender_rate.wait_for_sender_slot(limit, FROM_NUMBER)  # free: returns at once
+        key = sender_rate.storage_key(FROM_NUMBER)
     with other_worker.app_context():
         assert not limiter.limiter.test(limit, sender_rate.NAMESPACE, key)
         db.engine.dispose()
@@ -40,7 +40,7 @@ def test_dispatch_takes_a_slot_per_text(app, factory, coach):
     assert run(app, dispatch_due) == {"sent": 3}
     with app.app_context():
         stats = limiter.limiter.get_window_stats(sender_rate.sender_limit(100), sender_rate.NAMESPACE,
-                                                 sender_rate._sender_key())
+                                                 sender_rate.storage_key(FROM_NUMBER))
     assert stats.remaining == 97 and all(load(app, i).status == "sent" for i in ids)
 
 
