@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from admin.actions import panel_action
 from admin.forms import ConfirmForm, LoginForm, LogoutForm
 from backend.auth import service as auth_service
 from backend.auth.api import login_address_limiter
 from backend.caseload import service as caseload_service
+from backend.common.unit_of_work import after_rollback
 from backend.database import db
 from backend.errors import ApiError
 from backend.extensions import csrf, login_manager
@@ -39,6 +43,7 @@ def _csrf():
 
 @blueprint.get("/")
 @login_required
+@panel_action()
 def dashboard():
     """The supervision dashboard shell."""
     return render_template("admin/dashboard.html", summary=reports.programme_summary(current_user),
@@ -47,6 +52,7 @@ def dashboard():
 
 @blueprint.get("/team")
 @login_required
+@panel_action()
 def team():
     """Team caseloads: load against cap, burnout level and the reasons behind it."""
     if current_user.role != Role.SUPERVISOR:
@@ -62,13 +68,12 @@ PERIODS = (30, 90, 365)  # days a supervisor can look back over in the partner o
 def _outcomes() -> tuple[list[dict], int]:
     days = request.args.get("days", type=int)
     days = days if days in PERIODS else 90
-    report = partner_reports.partner_outcomes(current_user, days)
-    db.session.commit()  # keeps the audit event of this read
-    return report, days
+    return partner_reports.partner_outcomes(current_user, days), days  # audited: the view commits the event
 
 
 @blueprint.get("/partners")
 @login_required
+@panel_action()
 def partner_outcomes():
     """Which partners actually receive our patients: handoffs, attendance, no-shows, speed, referrals back."""
     report, days = _outcomes()
@@ -78,6 +83,7 @@ def partner_outcomes():
 
 @blueprint.get("/partners/outcomes.csv")
 @login_required
+@panel_action()
 def partner_outcomes_csv():
     """The partner outcomes of the chosen period as a spreadsheet."""
     report, days = _outcomes()
@@ -87,6 +93,7 @@ def partner_outcomes_csv():
 
 @blueprint.get("/catalogue")
 @login_required
+@panel_action()
 def catalogue():
     """Services not verified in 90 days: call the partner, then mark the service confirmed."""
     return render_template("admin/catalogue.html", services=partner_service.services_to_verify(current_user),
@@ -95,17 +102,12 @@ def catalogue():
 
 @blueprint.post("/services/<service_id>/verified")
 @login_required
+@panel_action(on_error="admin.catalogue")
 def confirm_service(service_id):
     """Mark a service's details confirmed with the partner today."""
     if ConfirmForm().validate_on_submit():
-        try:
-            card = partner_service.confirm_service(current_user, service_id)
-        except ApiError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(f"{card['name']} is marked verified today.", "info")
+        card = partner_service.confirm_service(current_user, service_id)
+        flash(f"{card['name']} is marked verified today.", "info")
     return redirect(url_for("admin.catalogue"))
 
 
@@ -121,7 +123,10 @@ def login():
         try:
             user = auth_service.authenticate(form.email.data, form.password.data)
         except ApiError as exc:
-            db.session.rollback()
+            if isinstance(exc, auth_service.InvalidCredentialsError):
+                after_rollback(functools.partial(auth_service.record_failed_login, exc))
+            else:
+                db.session.rollback()
             flash(exc.message, "error")
             status = exc.status
         else:

@@ -138,6 +138,7 @@ def seed_demo_command():
         click.echo("The database already has data; demo data not loaded.")
         return
     summary = seed_demo()
+    db.session.commit()
     click.echo(f"Demo data loaded: {summary}.")
     click.echo(f"Logins (password {DEMO_PASSWORD!r}): admin@demo.test, supervisor@demo.test, "
                "coach1@demo.test ... coach6@demo.test")

@@ -258,3 +258,12 @@ def count_statements(app):
             sa.event.remove(engine, "before_cursor_execute", before)
 
     return _count
+
+
+def run_named_job(app, name: str, **kwargs):
+    """Run a registered job through its entry point (the job runner), with `kwargs` for this run."""
+    from dataclasses import replace
+
+    from backend.jobs.runner import job_named, run_job
+
+    return run_job(app, replace(job_named(name), kwargs=kwargs))

@@ -49,9 +49,8 @@ def record(action: str, resource: str, *, actor: User | None, patient_id: int | 
 
 def record_refusal(action: str, resource: str, *, actor: User | None, outcome: str,
                    patient_id: int | None = None, resource_id: int | str | None = None) -> None:
-    """Record a refused attempt in its own transaction, after the work was rolled back."""
+    """Record a refused attempt (the entry point writes it in its own transaction, after the rollback)."""
     record(action, resource, actor=actor, patient_id=patient_id, resource_id=resource_id, outcome=outcome)
-    db.session.commit()
 
 
 def list_events(actor: User, *, patient_id: int | None = None, user_id: int | None = None,

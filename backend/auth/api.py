@@ -1,5 +1,7 @@
 """Auth endpoints: login, refresh, logout."""
 
+import functools
+
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt, jwt_required
@@ -7,6 +9,7 @@ from flask_jwt_extended import current_user, get_jwt, jwt_required
 from backend.auth import service
 from backend.auth.schemas import AccessTokenSchema, LoginSchema, TokenPairSchema
 from backend.common.schemas import ApiBlueprint
+from backend.common.unit_of_work import after_rollback, transaction
 from backend.extensions import limiter
 
 blp = ApiBlueprint("auth", __name__, url_prefix="/api/v1/auth", description="Log in and out")
@@ -30,7 +33,12 @@ class Login(MethodView):
     @blp.alt_response(429, description="Too many attempts")
     def post(self, credentials):
         """Log in with e-mail and password; returns an access and a refresh token."""
-        return service.login(credentials["email"], credentials["password"], request.user_agent.string)
+        try:
+            with transaction():
+                return service.login(credentials["email"], credentials["password"], request.user_agent.string)
+        except service.InvalidCredentialsError as refused:
+            after_rollback(functools.partial(service.record_failed_login, refused))
+            raise
 
 
 @blp.route("/refresh")
@@ -48,4 +56,5 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self):
         """Revoke this session: the access and the refresh token stop working at once."""
-        service.logout(current_user, get_jwt()["sid"])
+        with transaction():
+            service.logout(current_user, get_jwt()["sid"])

@@ -19,6 +19,20 @@ INVALID_CREDENTIALS = "The e-mail address or password is incorrect."
 SESSION_RECORDS_KEPT = timedelta(days=30)
 
 
+class InvalidCredentialsError(ApiError):
+    """Wrong credentials (the same 401 for an unknown e-mail); carries the account, if any, for the audit row."""
+
+    def __init__(self, user_id: int | None):
+        super().__init__(401, "invalid_credentials", INVALID_CREDENTIALS)
+        self.user_id = user_id
+
+
+def record_failed_login(refused: InvalidCredentialsError) -> None:
+    """Audit a refused login (the entry point writes it after rolling the attempt back)."""
+    user = db.session.get(User, refused.user_id) if refused.user_id is not None else None
+    audit.record("login", "session", actor=user, outcome="failed")
+
+
 def authenticate(email: str, password: str) -> User:
     """Check credentials with throttling; the same 401 for an unknown e-mail and a wrong password."""
     email = email.strip().lower()
@@ -27,9 +41,7 @@ def authenticate(email: str, password: str) -> User:
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         throttle.note_failed_login(email)
-        audit.record("login", "session", actor=user, outcome="failed")
-        db.session.commit()
-        raise ApiError(401, "invalid_credentials", INVALID_CREDENTIALS)
+        raise InvalidCredentialsError(user.id if user is not None else None)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -41,7 +53,6 @@ def login(email: str, password: str, client: str | None) -> dict:
     """Authenticate and start a token session for the mobile app."""
     user = authenticate(email, password)
     issued = tokens.issue_tokens(user, client)
-    db.session.commit()
     return {**issued, "user": user}
 
 
@@ -54,7 +65,6 @@ def logout(user: User, sid: str) -> None:
     """Revoke the session: its access and refresh tokens stop working at once."""
     tokens.revoke_sessions([sid], "logout")
     audit.record("logout", "session", actor=user)
-    db.session.commit()
 
 
 def purge_ended_sessions() -> int:

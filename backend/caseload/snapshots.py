@@ -29,5 +29,4 @@ def write_daily_snapshots(now: datetime | None = None) -> int:
                 cap=row["cap"], active_patients=row["active_patients"], level=row["level"],
                 reasons=[r["code"] for r in row["reasons"]]))
             written += 1
-    db.session.commit()
     return written

@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from backend.audit import service as audit
+from backend.common.unit_of_work import after_rollback
 from backend.database import db
 from backend.errors import ERROR_CODES, ApiError
 from backend.idempotency import service as idempotency
@@ -68,11 +69,11 @@ def api_action(action: str, resource: str, *, idempotent: bool = False):
 
 
 def _refuse(action, resource, actor, view_kwargs, status, code) -> None:
-    db.session.rollback()
     if status == 401:
+        db.session.rollback()
         return
-    audit.record_refusal(
+    after_rollback(lambda: audit.record_refusal(
         action, resource, actor=actor, outcome=code,
         patient_id=view_kwargs.get("patient_id"),
         resource_id=view_kwargs.get(f"{resource}_id") or view_kwargs.get("patient_id"),
-    )
+    ))

@@ -102,7 +102,6 @@ def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
             counts["tasks"] += 1
     _seed_caseload_history(program, supervisor, coaches, rng, now)
     _seed_partners(program, coaches[0], now)
-    db.session.commit()
     return (f"1 programme, {2 + len(coaches)} staff, {patients} patients, "
             f"{counts['contacts']} contacts, {counts['tasks']} tasks")
 

@@ -80,4 +80,3 @@ def answer_link(token: str, arrived: bool) -> None:
         move(handoff, TaskStatus.ACCEPTED, None)  # the partner saw the patient, so it took the referral
     record_partner_answer(handoff, arrived)
     link.used_at, link.answer = utcnow(), "arrived" if arrived else "did_not_arrive"
-    db.session.commit()

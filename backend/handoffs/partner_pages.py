@@ -7,6 +7,7 @@ import zoneinfo
 from flask import Blueprint, abort, render_template, request
 from flask_wtf import FlaskForm
 
+from backend.common.unit_of_work import transaction
 from backend.consent.schemas import REDISCLOSURE_NOTICE
 from backend.database import db
 from backend.extensions import csrf, limiter
@@ -41,12 +42,12 @@ def confirm(token: str):
             return render_template("handoffs/confirm_done.html",
                                    message="This referral is already closed. Thank you."), 409
         try:
-            confirmation.answer_link(token, arrived=answer == "arrived")
+            with transaction():
+                confirmation.answer_link(token, arrived=answer == "arrived")
         except confirmation.LinkUnusableError as problem:  # answered or closed meanwhile
-            db.session.rollback()
             return render_template("handoffs/confirm_done.html", message=problem.message), problem.status
         return render_template("handoffs/confirm_done.html", message="Thank you. Your answer was recorded.")
-    db.session.rollback()
+    db.session.rollback()  # a read: nothing to keep
     local = summary["appointment_at"].astimezone(zoneinfo.ZoneInfo(summary["timezone"])) \
         if summary["appointment_at"] else None
     return render_template("handoffs/confirm.html", summary=summary, form=AnswerForm(), notice=REDISCLOSURE_NOTICE,

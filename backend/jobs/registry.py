@@ -24,13 +24,15 @@ class Job:
     trigger: object
     # Singleton chores run in one worker at a time (an advisory lock on PostgreSQL).
     singleton: bool = True
+    # The job commits in steps (the runner hands it `Steps`); otherwise the runner commits once at the end.
+    steps: bool = False
     kwargs: dict = field(default_factory=dict)
 
 
 JOBS: tuple[Job, ...] = (
     # Several workers may dispatch at once: each text is claimed with SKIP LOCKED.
-    Job("dispatch_sms", dispatch_due, IntervalTrigger(seconds=2), singleton=False),
-    Job("reconcile_sms", reconcile_unknown, IntervalTrigger(minutes=1)),
+    Job("dispatch_sms", dispatch_due, IntervalTrigger(seconds=2), singleton=False, steps=True),
+    Job("reconcile_sms", reconcile_unknown, IntervalTrigger(minutes=1), steps=True),
     Job("close_stale_shifts", close_stale_shifts, IntervalTrigger(minutes=5)),
     Job("caseload_snapshots", write_daily_snapshots, CronTrigger(hour=23, minute=50, timezone="UTC")),
     Job("weekly_check_in_tasks", create_weekly_check_in_tasks,

@@ -1,9 +1,18 @@
-"""Run registered jobs: on an APScheduler scheduler, or each once (`worker --once`)."""
+"""Run registered jobs: on an APScheduler scheduler, or each once (`worker --once`).
+
+`run_job` is a job's entry point and owns its transaction: the job's body never
+commits. A job that must make a step durable before it goes on (the outbox
+commits its claim before Twilio is called) takes `steps` and calls
+`steps.commit()`; the runner rolls back whatever the last step left on failure.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import threading
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -14,32 +23,83 @@ from backend.database import db
 from backend.jobs.registry import JOBS, Job
 
 log = logging.getLogger("bridgeline.jobs")
+_local_locks: dict[str, threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
+class Steps:
+    """Handed by the runner to a job that commits in steps; each `commit()` makes the work so far durable."""
+
+    def commit(self) -> None:
+        db.session.commit()
 
 
 def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
+@contextlib.contextmanager
+def singleton_lock(name: str) -> Iterator[bool]:
+    """Hold the job's lock for the whole run, across its steps; yields False when another run holds it.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own (the
+    job's steps commit and may use other pooled connections; a transaction-level
+    lock would end with the first step). SQLite (one process, the embedded
+    default): a lock per process.
+    """
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            got = conn.scalar(sa.select(sa.func.pg_try_advisory_lock(_lock_key(name))))
+            conn.commit()
+            try:
+                yield bool(got)
+            finally:
+                if got:
+                    conn.scalar(sa.select(sa.func.pg_advisory_unlock(_lock_key(name))))
+                    conn.commit()
+        return
+    with _local_locks_guard:
+        lock = _local_locks.setdefault(name, threading.Lock())
+    got = lock.acquire(blocking=False)
+    try:
+        yield got
+    finally:
+        if got:
+            lock.release()
+
+
+def run_unit(func: Callable[..., object], *, steps: bool = False, **kwargs) -> object:
+    """Run a job's body as one unit of work (in steps when it asks for them) inside an app context."""
+    try:
+        result = func(Steps(), **kwargs) if steps else func(**kwargs)
+        db.session.commit()
+        return result
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        db.session.remove()
+
+
 def run_job(app: Flask, job: Job) -> object:
     """Run one job in an app context; a singleton skips when another worker holds its lock."""
     with app.app_context():
-        try:
-            if job.singleton and db.session.get_bind().dialect.name == "postgresql":
-                # Held until the job's own commit, so the whole run is exclusive.
-                got = db.session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(_lock_key(job.name))))
-                if not got:
-                    log.info("job=%s skipped: running elsewhere", job.name)
-                    return None
-            result = job.func(**job.kwargs)
-            db.session.commit()
-            log.info("job=%s done result=%s", job.name, result)
-            return result
-        except Exception:
-            db.session.rollback()
-            log.exception("job=%s failed", job.name)
-            raise
-        finally:
-            db.session.remove()
+        with contextlib.ExitStack() as stack:
+            if job.singleton and not stack.enter_context(singleton_lock(job.name)):
+                log.info("job=%s skipped: running elsewhere", job.name)
+                return None
+            try:
+                result = run_unit(job.func, steps=job.steps, **job.kwargs)
+            except Exception:
+                log.exception("job=%s failed", job.name)
+                raise
+        log.info("job=%s done result=%s", job.name, result)
+        return result
+
+
+def job_named(name: str) -> Job:
+    """The registered job called `name`."""
+    return next(job for job in JOBS if job.name == name)
 
 
 def run_all_once(app: Flask) -> dict[str, object]:

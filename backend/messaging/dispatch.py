@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from backend.common.steps import Steps
 from backend.database import db, take_sqlite_write_lock, utcnow
 from backend.messaging import sender_rate, service
 from backend.messaging.gateway import GatewayError, Sender, gateway
@@ -81,7 +82,7 @@ def _recent_identical(messages: list[Message], now: datetime) -> dict[tuple[int,
 
 
 def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
-    """In one short transaction: settle what must not go out, defer quiet hours, claim the rest."""
+    """Settle what must not go out, defer quiet hours, claim the rest (`sending`); the caller commits the claim."""
     now = now or utcnow()
     lease = current_app.config["SMS_SEND_LEASE"]
     messages = _lock_for_claim(limit, now)
@@ -115,7 +116,6 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
         message.to_number, message.from_number = patient.phone, sender.number
         message.sending_started_at, message.lease_until = now, now + lease
         claimed.append(Claimed(message.id, patient.phone, message.body, message.attempts, sender))
-    db.session.commit()
     return claimed
 
 
@@ -133,7 +133,7 @@ def _refusal(message: Message, patient: Patient | None, now: datetime) -> tuple[
 
 
 def send_claimed(item: Claimed) -> tuple[MessageStatus, str | None]:
-    """Call Twilio for one claimed text; a refusal is recorded at once, a success is returned for batching."""
+    """Call Twilio for one claimed text; a refusal is recorded (for the caller to commit), a success returned."""
     # The receipt names our message and attempt (Twilio signs the query too), so it finds the text even when
     # it arrives before this worker's batched write of the SID.
     callback = (f"{current_app.config['PUBLIC_BASE_URL']}{STATUS_CALLBACK_PATH}"
@@ -141,7 +141,7 @@ def send_claimed(item: Claimed) -> tuple[MessageStatus, str | None]:
     try:
         result = gateway().send(item.to, item.body, item.sender, status_callback=callback)
     except GatewayError as exc:
-        return _record_failure(item.id, exc), None
+        return _record_failure(item, exc), None
     return MessageStatus.SENT, result.sid
 
 
@@ -155,20 +155,21 @@ _MARK_SENT = (
 
 
 def record_sent(sent: list[tuple[int, str]]) -> None:
-    """Record several accepted texts in one transaction (one executemany).
+    """Record several accepted texts with one executemany, each only if it is still `sending`.
 
-    Until this commits they stay `sending`: a crash here leaves them to the
+    Until the caller commits they stay `sending`: a crash here leaves them to the
     reconcile job, which finds them in Twilio's list, so batching is safe.
     """
     if not sent:
         return
     now = utcnow()
     db.session.execute(_MARK_SENT, [{"message_id": mid, "sid": sid, "sent_at": now} for mid, sid in sent])
-    db.session.commit()
 
 
-def _record_failure(message_id: int, exc: GatewayError) -> MessageStatus:
-    message = db.session.get(Message, message_id, with_for_update=True, populate_existing=True)
+def _record_failure(item: Claimed, exc: GatewayError) -> MessageStatus:
+    message = db.session.get(Message, item.id, with_for_update=True, populate_existing=True)
+    if message.status != MessageStatus.SENDING or message.attempts != item.attempt:
+        return message.status  # reconciled or re-claimed meanwhile: this worker's news is stale
     now = utcnow()
     message.error_code, message.lease_until = exc.code, None
     transient = exc.status is None or exc.status == 429 or exc.status >= 500
@@ -184,7 +185,6 @@ def _record_failure(message_id: int, exc: GatewayError) -> MessageStatus:
     else:
         message.status = MessageStatus.FAILED
         message.reason = _failure_reason(message, exc)
-    db.session.commit()
     return message.status
 
 
@@ -215,8 +215,13 @@ def flag_phone(patient: Patient) -> None:
                             title="Texts to this patient's number fail: check the number"))
 
 
-def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int]:
-    """Claim and send due texts until none are left or the time budget is spent, at SMS_RATE_PER_SECOND."""
+def dispatch_due(steps: Steps, batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int]:
+    """Claim and send due texts until none are left or the time budget is spent, at SMS_RATE_PER_SECOND.
+
+    Each claim is committed before Twilio is called (so no other worker sends the
+    same text, and a crash leaves it `unknown`, never resent blindly); refusals and
+    batches of accepted texts are committed as further steps.
+    """
     rate = current_app.config["SMS_RATE_PER_SECOND"]
     interval = 1 / rate if rate and rate > 0 else 0.0
     shared = sender_rate.sender_limit(rate)
@@ -226,6 +231,7 @@ def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int
     next_send = started
     while time.monotonic() - started < budget_seconds:
         claimed = claim_due(size)
+        steps.commit()
         if not claimed:
             break
         sent: list[tuple[int, str]] = []
@@ -236,13 +242,17 @@ def dispatch_due(batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int
                 time.sleep(wait)
             sender_rate.wait_for_sender_slot(shared, item.sender.key)
             status, sid = send_claimed(item)
-            if sid is not None:
+            if sid is None:
+                steps.commit()  # the refusal, at once
+            else:
                 sent.append((item.id, sid))
                 # Bounded in size and time (a receipt that comes first finds its text by the id in its URL).
                 if len(sent) >= RECORD_BATCH or time.monotonic() - recorded_at > RECORD_WITHIN:
                     record_sent(sent)
+                    steps.commit()
                     sent, recorded_at = [], time.monotonic()
             counts[str(status)] = counts.get(str(status), 0) + 1
             next_send = max(next_send + interval, time.monotonic()) if interval else next_send
         record_sent(sent)
+        steps.commit()
     return counts

@@ -53,11 +53,9 @@ def handle_inbound(from_number: str, to_number: str, body: str, sid: str | None,
     keyword = _keyword(body)
     if keyword in STOP_WORDS:
         service.opt_out(patients, via="keyword")
-        db.session.commit()
         return None  # Twilio's own opt-out confirmation answers the patient
     if keyword in START_WORDS:
         service.opt_in(patients)
-        db.session.commit()
         return None
     if keyword in HELP_WORDS:
         language = patients[0].language if patients else "en"
@@ -66,7 +64,6 @@ def handle_inbound(from_number: str, to_number: str, body: str, sid: str | None,
     patient = next((p for p in patients if p.status not in CLOSED_STATUSES),
                    patients[0] if patients else None)
     _store_reply(patient, program, from_number, to_number, body, sid)
-    db.session.commit()
     return None
 
 
@@ -122,6 +119,4 @@ def apply_status_callback(sid: str, status: str, error_code: int | None, message
         if new == MessageStatus.UNDELIVERED and error_code == 30003 and message.attempts < 2:
             message.status, message.reason = MessageStatus.QUEUED, "retry once: handset unreachable"
             message.twilio_sid, message.scheduled_for = None, utcnow() + timedelta(minutes=1)
-    if applied or in_flight:
-        db.session.commit()
     return applied

@@ -1,4 +1,9 @@
-"""Crash recovery: a send whose lease ran out is `unknown` until Twilio's own records say what happened."""
+"""Crash recovery: a send whose lease ran out is `unknown` until Twilio's own records say what happened.
+
+Safe with several workers: the `unknown` texts are claimed with FOR UPDATE SKIP
+LOCKED (SQLite: the write lock), and each is settled by a conditional update
+from the state and attempt it was read in, so a stale worker changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from backend.database import db, utcnow
-from backend.messaging.gateway import GatewayError, gateway
+from backend.common.steps import Steps
+from backend.database import db, take_sqlite_write_lock, utcnow
+from backend.messaging.gateway import GatewayError, SentRecord, gateway
 from backend.messaging.models import Message, MessageStatus
 
 MARGIN = timedelta(minutes=2)
@@ -20,19 +26,43 @@ def mark_expired_leases(now: datetime | None = None) -> int:
         sa.update(Message).where(Message.status == MessageStatus.SENDING, Message.lease_until < now)
         .values(status=MessageStatus.UNKNOWN, reason="worker stopped mid-send; checking with Twilio",
                 updated_at=now).execution_options(synchronize_session=False))
-    db.session.commit()
     return result.rowcount
 
 
-def reconcile_unknown(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+def _claim_unknown(limit: int) -> list[Message]:
+    stmt = sa.select(Message).where(Message.status == MessageStatus.UNKNOWN).order_by(Message.id).limit(limit)
+    if take_sqlite_write_lock():
+        return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt.with_for_update(skip_locked=True).execution_options(
+        populate_existing=True)))
+
+
+def _settle(message: Message, **values) -> bool:
+    """Move one text out of `unknown`, only if it is still in the state and attempt this worker read."""
+    result = db.session.execute(
+        sa.update(Message).where(Message.id == message.id, Message.status == MessageStatus.UNKNOWN,
+                                 Message.attempts == message.attempts)
+        .values(lease_until=None, updated_at=utcnow(), **values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _match(message: Message, records: list[SentRecord]) -> SentRecord | None:
+    """Twilio's record of this text: same body, and a SID no other text of ours holds."""
+    candidates = [r for r in records if r.body == message.body]
+    if not candidates:
+        return None
+    taken = set(db.session.scalars(sa.select(Message.twilio_sid).where(
+        Message.twilio_sid.in_([r.sid for r in candidates]))))
+    return next((r for r in candidates if r.sid not in taken), None)
+
+
+def reconcile_unknown(steps: Steps, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Ask Twilio about each `unknown` text: sent if Twilio has it, queued again only if it has none."""
     now = now or utcnow()
     mark_expired_leases(now)
+    steps.commit()
     counts = {"sent": 0, "requeued": 0, "still_unknown": 0}
-    unknown = list(db.session.scalars(sa.select(Message).where(Message.status == MessageStatus.UNKNOWN)
-                                      .order_by(Message.id).limit(limit)))
-    known_sids = set()
-    for message in unknown:
+    for message in _claim_unknown(limit):
         since = (message.sending_started_at or message.updated_at) - MARGIN
         until = (message.lease_until or now) + MARGIN
         try:
@@ -40,21 +70,13 @@ def reconcile_unknown(now: datetime | None = None, limit: int = 200) -> dict[str
         except GatewayError:
             counts["still_unknown"] += 1
             continue
-        match = next((r for r in records if r.body == message.body and r.sid not in known_sids
-                      and not _sid_taken(r.sid)), None)
+        match = _match(message, records)
         if match is not None:
-            known_sids.add(match.sid)
-            message.status, message.twilio_sid, message.sent_at = MessageStatus.SENT, match.sid, match.sent_at or now
-            message.reason = "confirmed with Twilio after a worker stopped"
-            counts["sent"] += 1
+            settled = _settle(message, status=MessageStatus.SENT, twilio_sid=match.sid,
+                              sent_at=match.sent_at or now, reason="confirmed with Twilio after a worker stopped")
+            counts["sent" if settled else "still_unknown"] += 1
         else:
-            message.status, message.scheduled_for = MessageStatus.QUEUED, now
-            message.reason = "Twilio has no record of it; queued again"
-            counts["requeued"] += 1
-        message.lease_until = None
-    db.session.commit()
+            settled = _settle(message, status=MessageStatus.QUEUED, scheduled_for=now,
+                              reason="Twilio has no record of it; queued again")
+            counts["requeued" if settled else "still_unknown"] += 1
     return counts
-
-
-def _sid_taken(sid: str) -> bool:
-    return db.session.scalar(sa.select(Message.id).where(Message.twilio_sid == sid)) is not None

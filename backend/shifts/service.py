@@ -58,5 +58,4 @@ def close_stale_shifts(now: datetime | None = None) -> int:
                             due_at=now))
         audit.record("auto_close", "shift", actor=None, resource_id=shift.id, program_id=shift.program_id)
         closed += 1
-    db.session.commit()
     return closed

@@ -90,5 +90,4 @@ def create_weekly_check_in_tasks() -> int:
     for coach in coaches:
         db.session.add(Task(program_id=coach.program_id, assignee_id=coach.id, kind=TaskKind.WELLNESS_CHECK_IN,
                             title="Weekly wellness check-in: how are you doing?", due_at=due))
-    db.session.commit()
     return len(coaches)

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from backend.caseload.snapshots import write_daily_snapshots
 from backend.contacts.models import ContactOutcome
 from backend.database import db, utcnow
 from backend.shifts.models import Shift
 from backend.wellness.models import SupervisionSession, WellnessCheckIn
+from tests.conftest import run_named_job
 
 
 def row_for(rows, coach):
@@ -118,11 +118,10 @@ def test_team_view_statements_do_not_grow_with_the_team(app, supervisor_api, fac
 
 def test_daily_snapshot_is_idempotent_and_feeds_the_history(app, supervisor_api, factory, coach, other_coach):
     factory.patients(coach, 3)
+    assert run_named_job(app, "caseload_snapshots") == 2
+    assert run_named_job(app, "caseload_snapshots") == 0
+    assert run_named_job(app, "caseload_snapshots", now=utcnow() - timedelta(days=1)) == 2
     with app.app_context():
-        assert write_daily_snapshots() == 2
-        assert write_daily_snapshots() == 0
-        yesterday = utcnow() - timedelta(days=1)
-        assert write_daily_snapshots(now=yesterday) == 2
         from backend.caseload.models import CaseloadSnapshot
 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseloadSnapshot)) == 4

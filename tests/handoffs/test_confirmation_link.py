@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend import create_app
+from backend.common.unit_of_work import transaction
 from backend.database import db, utcnow
 from backend.handoffs import confirmation
 from backend.handoffs.models import ConfirmationLink
@@ -86,8 +87,9 @@ def test_an_answer_given_meanwhile_makes_the_second_a_410(app, coach_api, superv
     second = create_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"]))  # another server process
     with app.app_context():
         assert confirmation.link_summary(token)["closed"] is False  # this request read the link unused...
-        with second.app_context():  # ...while another answered it
-            confirmation.answer_link(token, arrived=True)
+        with second.app_context():  # ...while another answered it (its page commits the answer)
+            with transaction():
+                confirmation.answer_link(token, arrived=True)
             db.engine.dispose()
         with pytest.raises(confirmation.LinkUnusableError) as problem:
             confirmation.answer_link(token, arrived=False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import zoneinfo
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from backend.database import db, utcnow
+from backend.jobs.runner import run_unit
 from backend.messaging.dispatch import claim_due, dispatch_due
 from backend.messaging.models import Message, MessageDirection, MessageStatus
 from backend.patients.models import Patient
@@ -33,11 +35,11 @@ def load(app, message_id) -> Message:
 
 
 def run(app, fn, *args, **kwargs):
+    """Call `fn` as an entry point would: one unit of work, handed `Steps` when it commits in steps."""
     with app.app_context():
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            db.session.remove()
+        if "steps" in inspect.signature(fn).parameters:
+            return run_unit(lambda steps: fn(steps, *args, **kwargs), steps=True)
+        return run_unit(lambda: fn(*args, **kwargs))
 
 
 def test_due_message_is_sent_once_with_the_sdks_request(app, twilio, factory, coach):

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from backend.database import db, utcnow
 from backend.shifts.models import Shift
-from backend.shifts.service import close_stale_shifts
 from backend.tasks.models import Task
 from backend.users.models import User
+from tests.conftest import run_named_job
 
 
 def test_go_on_and_off_shift(coach_api):
@@ -33,8 +33,9 @@ def test_stale_shift_is_closed_and_noted(app, coach_api, coach):
     with app.app_context():
         db.session.execute(sa.update(Shift).values(started_at=utcnow() - timedelta(hours=13)))
         db.session.commit()
-        assert close_stale_shifts() == 1
-        assert close_stale_shifts() == 0
+    assert run_named_job(app, "close_stale_shifts") == 1
+    assert run_named_job(app, "close_stale_shifts") == 0
+    with app.app_context():
         shift = db.session.scalar(sa.select(Shift))
         assert shift.ended_reason == "auto_closed"
         assert shift.ended_at - shift.started_at == timedelta(hours=12)
@@ -45,5 +46,4 @@ def test_stale_shift_is_closed_and_noted(app, coach_api, coach):
 
 def test_recent_shift_stays_open(app, coach_api):
     coach_api.put("/api/v1/me/shift", json={"on_shift": True})
-    with app.app_context():
-        assert close_stale_shifts() == 0
+    assert run_named_job(app, "close_stale_shifts") == 0

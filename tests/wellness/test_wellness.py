@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from backend.database import db, utcnow
 from backend.tasks.models import Task, TaskKind, TaskStatus
-from backend.wellness.service import create_weekly_check_in_tasks
+from tests.conftest import run_named_job
 
 CHECK_IN = {"stress": 4, "energy": 2, "wants_supervisor_contact": False, "note": "Rough week with two overdoses"}
 
@@ -46,9 +46,8 @@ def test_only_the_coachs_own_supervisor_reads_check_ins(coach_api, login, factor
 
 
 def test_weekly_check_in_tasks_are_created_once_and_closed_by_checking_in(app, coach_api, coach, other_coach):
-    with app.app_context():
-        assert create_weekly_check_in_tasks() == 2
-        assert create_weekly_check_in_tasks() == 0
+    assert run_named_job(app, "weekly_check_in_tasks") == 2
+    assert run_named_job(app, "weekly_check_in_tasks") == 0
     coach_api.post("/api/v1/me/wellness", json=CHECK_IN)
     with app.app_context():
         status = db.session.scalar(sa.select(Task.status).where(Task.assignee_id == coach.id,
