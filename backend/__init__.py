@@ -14,8 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend.config import load_config
 from backend.errors import ApiError, register_error_handlers
 from backend.extensions import JsonErrorApi, csrf, db, jwt, limiter, login_manager, migrate
-from backend.messaging.gateway import init_gateway
 from backend.observability import configure_logging, init_request_logging
+from backend.twilio.gateway import init_gateway
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_API_PATHS = {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout",

@@ -16,7 +16,7 @@ What it does, talking only to 127.0.0.1:
    worker processes (the 0 ms ones three times, interleaved, as this VM's
    CPU speed drifts; a fixed Python loop is timed before and after each run
    to show it), loads N due texts (status queued, scheduled in the past,
-   unique bodies), starts the fake Twilio server (tests/support/fake_twilio.py)
+   unique bodies), starts the fake Twilio server (fake_twilio/)
    in its own process and the workers (benchmarks/lib/dispatch_worker.py: each
    runs the dispatch_sms job, ``dispatch_due(batch, budget_seconds)`` through
    ``run_job``, in a loop until nothing is due, with SMS_RATE_PER_SECOND=0),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Serve the fake Twilio Messages API (tests/support/fake_twilio.py) until Ctrl+C.
+"""Serve the fake Twilio Messages API (fake_twilio/) until Ctrl+C.
 
 Prints the settings to export for the app, then one redacted line per request:
 message SIDs, statuses and error codes, never phone numbers or bodies.
@@ -28,7 +28,7 @@ except ModuleNotFoundError:  # run with a python that lacks the SDK: retry with 
     os.environ["FAKE_TWILIO_REEXEC"] = "1"
     os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # noqa: S606
 
-from tests.support.fake_twilio import (  # noqa: E402
+from fake_twilio import (  # noqa: E402
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
     DEFAULT_FROM_NUMBER,

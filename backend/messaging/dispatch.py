@@ -18,10 +18,10 @@ from flask import current_app
 from backend.common.steps import Steps
 from backend.database import db, take_sqlite_write_lock, utcnow
 from backend.messaging import sender_rate, service
-from backend.messaging.gateway import GatewayError, Sender, gateway
 from backend.messaging.models import Message, MessageStatus
 from backend.patients.models import Patient
 from backend.tasks.models import Task, TaskKind
+from backend.twilio.gateway import GatewayError, Sender, gateway
 
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
 LOOP_LIMIT = 3

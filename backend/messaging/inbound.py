@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from backend.audit import service as audit
 from backend.database import db, utcnow
-from backend.errors import ApiError
 from backend.messaging import service
 from backend.messaging.models import PROGRESS, Message, MessageDirection, MessageStatus
 from backend.messaging.templates import render
 from backend.patients.models import CLOSED_STATUSES, Patient
-from backend.programs import numbers
 from backend.programs.models import Program
 from backend.tasks.models import Task, TaskKind
 from backend.tasks.service import least_busy_supervisor
@@ -22,7 +19,6 @@ from backend.tasks.service import least_busy_supervisor
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "PARAR", "ALTO", "BAJA"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
-log = logging.getLogger("bridgeline.sms")
 CALLBACK_STATUSES = {s.value: s for s in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
                                           MessageStatus.FAILED)}
 
@@ -32,19 +28,12 @@ def _keyword(body: str) -> str:
     return words[0].strip(".!¡?¿,").upper() if len(words) == 1 else ""
 
 
-def handle_inbound(from_number: str, to_number: str, body: str, sid: str | None,
-                   messaging_service_sid: str | None = None) -> str | None:
+def handle_inbound(program: Program, from_number: str, to_number: str, body: str, sid: str | None) -> str | None:
     """Apply a keyword or store the reply for the coach; returns the text to answer with, if any.
 
-    The text belongs to the programme that owns the dialled number (or Messaging
-    Service), and only that programme's patients are looked up: the same phone may
-    be a patient in two programmes, and neither may see the other's texts.
+    `program` owns the dialled number, and only its patients are looked up: the same
+    phone may be a patient in two programmes, and neither may see the other's texts.
     """
-    program = numbers.owning_program(to_number, messaging_service_sid)
-    if program is None:
-        # Never guess a programme: the sender's words would reach the wrong staff. The sender is not logged.
-        log.warning("inbound text refused: number ***%s belongs to no programme", (to_number or "")[-2:])
-        raise ApiError(404, "number_not_owned", "No programme owns the number this text was sent to.")
     if sid and db.session.scalar(sa.select(Message.id).where(Message.twilio_sid == sid)):
         return None  # Twilio retried the webhook: already handled
     patients = list(db.session.scalars(

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from backend.common.steps import Steps
 from backend.database import db, take_sqlite_write_lock, utcnow
-from backend.messaging.gateway import GatewayError, SentRecord, gateway
 from backend.messaging.models import Message, MessageStatus
+from backend.twilio.gateway import GatewayError, SentRecord, gateway
 
 MARGIN = timedelta(minutes=2)
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.database import db, utcnow
 from backend.errors import ApiError, field_error, not_found
-from backend.messaging.gateway import Sender, default_sender
 from backend.messaging.models import PENDING, Message, MessageDirection, MessageStatus, MessagingPolicy
 from backend.messaging.plans import PLANS
 from backend.messaging.templates import TEMPLATES, render, sensitive_terms_in
@@ -18,6 +17,7 @@ from backend.patients.access import get_patient_for
 from backend.patients.models import CLOSED_STATUSES, Patient
 from backend.programs import numbers
 from backend.programs.models import Program
+from backend.twilio.gateway import Sender, default_sender
 from backend.users.models import Role, User
 from backend.users.service import require_role
 

@@ -315,7 +315,7 @@ def render_section(report: DispatchReport) -> str:
         "BRIDGELINE_ENV=production, TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN of the fake, TWILIO_API_BASE_URL=the "
         "fake's http://127.0.0.1:PORT, TWILIO_FROM_NUMBER=+13125550100, SMS_RATE_PER_SECOND=0 (rate limit "
         "lifted), LOG_LEVEL=WARNING; the real twilio SDK sends through `BaseUrlHttpClient`",
-        "- The fake (`tests/support/fake_twilio.py`, run by `benchmarks/lib/fake_twilio_server.py`) is a "
+        "- The fake (`fake_twilio/`, run by `benchmarks/lib/fake_twilio_server.py`) is a "
         "threaded Python HTTP server in its own process, so it does not share a worker's GIL; it sleeps the "
         "stated latency before each answer and counts create requests per body",
         f"- Code measured: `backend/messaging/dispatch.py` sha256 {s['code']}",

@@ -1,4 +1,4 @@
-"""The fake Twilio server (tests/support/fake_twilio.py) in its own process, for benchmarks/dispatch.py.
+"""The fake Twilio server (fake_twilio/) in its own process, for benchmarks/dispatch.py.
 
 Run from the project root (benchmarks/lib/dispatch_run.py starts it)::
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.fake_twilio import FakeTwilio, RecordedRequest  # noqa: E402
+from fake_twilio import FakeTwilio, RecordedRequest  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

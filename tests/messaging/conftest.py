@@ -9,9 +9,9 @@ import pytest
 
 from backend import create_app
 from backend.database import db
+from fake_twilio import FakeTwilio
 from tests.conftest import app_config
 from tests.factories import Factory
-from tests.support.fake_twilio import FakeTwilio
 
 FROM_NUMBER = "+13125550100"
 

@@ -30,8 +30,17 @@ def test_forged_or_missing_signature_is_403_and_records_nothing(app, client, twi
     patient = factory.patient(coach)
     status, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "hello", auth_token="wrong-token",
                                   post=via_client)
-    assert status == 403 and '"invalid_signature"' in body
+    assert status == 403 and "<Response" in body and "<Message>" not in body
     assert client.post("/webhooks/twilio/sms", data={"From": patient.phone, "Body": "hi"}).status_code == 403
+    assert all_messages(app) == []
+
+
+def test_every_webhook_route_refuses_an_unsigned_request(app, client):
+    routes = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/webhooks/")]
+    assert len(routes) >= 2
+    for rule in routes:
+        response = client.post(rule.rule, data={"From": "+17735550101", "To": "+13125550100", "Body": "hi"})
+        assert response.status_code == 403, rule.rule
     assert all_messages(app) == []
 
 
@@ -39,7 +48,7 @@ def test_stop_opts_out_and_cancels_pending(app, twilio, via_client, factory, coa
     patient = factory.patient(coach)
     pending = queue(app, patient, status=MessageStatus.SCHEDULED, scheduled_for=utcnow())
     status, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, " Stop ", post=via_client)
-    assert status == 200 and "<Response></Response>" in body
+    assert status == 200 and "<Response />" in body
     assert patient_row(app, patient.id).sms_opted_out is True
     assert load(app, pending).status == "cancelled" and load(app, pending).reason == "sms_opted_out"
     run(app, dispatch_due)

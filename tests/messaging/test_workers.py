@@ -20,8 +20,8 @@ from twilio.rest import Client
 from backend import create_app
 from backend.database import db, utcnow
 from backend.jobs.runner import job_named, run_job
-from backend.messaging.gateway import BaseUrlHttpClient
 from backend.messaging.models import Message, MessageDirection, MessageStatus
+from backend.twilio.gateway import BaseUrlHttpClient
 from tests.messaging.conftest import FROM_NUMBER, twilio_config
 
 pytestmark = pytest.mark.slow

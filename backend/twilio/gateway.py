@@ -1,4 +1,4 @@
-"""The only door to Twilio: send SMS, look up sent messages, check webhook signatures, write TwiML.
+"""The only door to Twilio's REST API: send SMS, look up sent messages, check webhook signatures.
 
 Without credentials a console gateway stands in: it logs a redacted line and
 reports the message sent, so the product runs with no account.
@@ -10,7 +10,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from xml.sax.saxutils import escape
 
 from flask import Flask, current_app
 from twilio.base.exceptions import TwilioRestException
@@ -161,10 +160,3 @@ def signature_is_valid(url: str, params: dict, signature: str | None) -> bool:
     if not token or not signature:
         return False
     return RequestValidator(token).validate(url, params, signature)
-
-
-def twiml(reply: str | None = None) -> str:
-    """A TwiML messaging response: empty, or one reply message."""
-    if reply is None:
-        return '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(reply)}</Message></Response>'

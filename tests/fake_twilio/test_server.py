@@ -16,7 +16,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.support.fake_twilio import FakeTwilio, count_segments
+from fake_twilio import FakeTwilio, count_segments
 
 TWILIO_API = "https://api.twilio.com"
 FROM = "+13125550100"

@@ -1,1 +1,0 @@
-"""Test helpers that are not fixtures: fakes of external services."""
