@@ -6,8 +6,8 @@ import functools
 
 from flask import flash, redirect, url_for
 
+from backend.common.errors import DomainError
 from backend.common.unit_of_work import transaction
-from backend.errors import ApiError
 
 
 def panel_action(on_error: str = "admin.dashboard"):
@@ -20,7 +20,7 @@ def panel_action(on_error: str = "admin.dashboard"):
             try:
                 with transaction():
                     return view(*args, **kwargs)
-            except ApiError as exc:
+            except DomainError as exc:
                 flash(exc.message, "error")
                 return redirect(url_for(on_error))
 

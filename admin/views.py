@@ -12,9 +12,10 @@ from admin.forms import ConfirmForm, LoginForm, LogoutForm
 from backend.auth import service as auth_service
 from backend.auth.api import login_address_limiter
 from backend.caseload import service as caseload_service
+from backend.common.errors import DomainError
 from backend.common.unit_of_work import after_rollback
 from backend.database import db
-from backend.errors import ApiError
+from backend.errors import http_status
 from backend.extensions import csrf, login_manager
 from backend.partners import service as partner_service
 from backend.reports import partners as partner_reports
@@ -122,13 +123,13 @@ def login():
     if form.validate_on_submit():
         try:
             user = auth_service.authenticate(form.email.data, form.password.data)
-        except ApiError as exc:
+        except DomainError as exc:
             if isinstance(exc, auth_service.InvalidCredentialsError):
                 after_rollback(functools.partial(auth_service.record_failed_login, exc))
             else:
                 db.session.rollback()
             flash(exc.message, "error")
-            status = exc.status
+            status = http_status(exc)
         else:
             if not user.is_staff_lead:
                 db.session.rollback()

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from backend.common.errors import DomainError
 from backend.database import db
-from backend.errors import ApiError
 from backend.programs.models import Program
 from backend.users.models import Role
 
@@ -38,7 +38,7 @@ def create_user_command(email, full_name, role, program_name, password):
     try:
         user = create_user(program.id, email=email, full_name=full_name, role=Role(role), password=password)
         db.session.commit()
-    except ApiError as exc:
+    except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     click.echo(f"Created {user.role} {user.email} (id {user.id}) in programme {program.name!r}.")
@@ -87,7 +87,7 @@ def add_program_number_command(number, program_name, sms, voice):
         db.session.commit()
     except ValidationError as exc:
         raise click.ClickException("Not a valid phone number.") from exc
-    except ApiError as exc:
+    except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     click.echo(f"Number ending {row.number[-4:]} now belongs to programme {program.name!r}.")

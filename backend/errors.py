@@ -1,4 +1,5 @@
-"""One JSON error shape for the API: {"error", "message", "errors"}."""
+"""The HTTP channel's errors: one JSON shape for the API, {"error", "message", "errors"}, and the status
+each domain error is answered with."""
 
 from __future__ import annotations
 
@@ -7,6 +8,17 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from backend.common.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    PreconditionFailedError,
+    RateLimitedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
 from backend.database import db
 
 log = logging.getLogger("bridgeline.errors")
@@ -40,28 +52,36 @@ MESSAGES = {
 JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/hsds")
 
 
-class ApiError(Exception):
-    """An error with an HTTP status, a machine code and optional field errors."""
+class ApiError(DomainError):
+    """A refusal only the HTTP channel knows (a body too large, the wrong media type): it carries its status."""
 
     def __init__(self, status: int, code: str, message: str, errors: dict | None = None,
                  headers: dict | None = None, extra: dict | None = None):
-        super().__init__(message)
+        super().__init__(code, message, errors, extra)
         self.status = status
-        self.code = code
-        self.message = message
-        self.errors = errors
         self.headers = headers or {}
-        self.extra = extra or {}
 
 
-def not_found(resource: str = "resource") -> ApiError:
-    """A 404 that looks the same whether the record is missing or out of scope."""
-    return ApiError(404, "not_found", f"The {resource} was not found.")
+HTTP_STATUS: dict[type[DomainError], int] = {
+    NotFoundError: 404, ForbiddenError: 403, ConflictError: 409, InvalidError: 422,
+    PreconditionFailedError: 412, RateLimitedError: 429, UnauthenticatedError: 401, UnavailableError: 503,
+}
 
 
-def field_error(field: str, message: str, code: str = "validation_error", status: int = 422) -> ApiError:
-    """A 4xx naming the one field at fault."""
-    return ApiError(status, code, message, errors={field: [message]})
+def http_status(error: DomainError) -> int:
+    """The status a domain error is answered with over HTTP."""
+    if isinstance(error, ApiError):
+        return error.status
+    return next((HTTP_STATUS[kind] for kind in type(error).__mro__ if kind in HTTP_STATUS), 400)
+
+
+def http_headers(error: DomainError) -> dict:
+    """Headers a domain error adds (Retry-After for rate limits and outages)."""
+    headers = dict(getattr(error, "headers", {}) or {})
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    return headers
 
 
 def error_body(status: int, code: str | None = None, message: str | None = None,
@@ -97,10 +117,11 @@ def wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
-def handle_api_error(error: ApiError):
-    response = jsonify(error_body(error.status, error.code, error.message, error.errors, error.extra))
-    response.status_code = error.status
-    response.headers.update(error.headers)
+def handle_domain_error(error: DomainError):
+    status = http_status(error)
+    response = jsonify(error_body(status, error.code, error.message, error.errors, error.extra))
+    response.status_code = status
+    response.headers.update(http_headers(error))
     return response
 
 
@@ -143,6 +164,6 @@ def handle_unexpected(error: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     """Install the JSON error handlers on the app."""
-    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

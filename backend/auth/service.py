@@ -10,8 +10,8 @@ from backend.audit import service as audit
 from backend.auth import throttle, tokens
 from backend.auth.models import AuthSession
 from backend.auth.passwords import hash_password, needs_rehash, verify_password
+from backend.common.errors import UnauthenticatedError
 from backend.database import db, utcnow
-from backend.errors import ApiError
 from backend.users.models import User
 
 INVALID_CREDENTIALS = "The e-mail address or password is incorrect."
@@ -19,11 +19,11 @@ INVALID_CREDENTIALS = "The e-mail address or password is incorrect."
 SESSION_RECORDS_KEPT = timedelta(days=30)
 
 
-class InvalidCredentialsError(ApiError):
+class InvalidCredentialsError(UnauthenticatedError):
     """Wrong credentials (the same 401 for an unknown e-mail); carries the account, if any, for the audit row."""
 
     def __init__(self, user_id: int | None):
-        super().__init__(401, "invalid_credentials", INVALID_CREDENTIALS)
+        super().__init__("invalid_credentials", INVALID_CREDENTIALS)
         self.user_id = user_id
 
 

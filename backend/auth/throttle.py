@@ -9,7 +9,7 @@ import time
 from flask import current_app
 from limits import parse
 
-from backend.errors import ApiError
+from backend.common.errors import RateLimitedError
 from backend.extensions import limiter
 
 
@@ -34,11 +34,9 @@ def check_account_not_locked(email: str) -> None:
         return
     reset_at, _remaining = limiter.limiter.get_window_stats(limit, _namespace(), key)
     retry_after = max(1, math.ceil(reset_at - time.time()))
-    raise ApiError(
-        429, "too_many_failed_logins",
-        "Too many failed login attempts for this account. Try again later.",
-        headers={"Retry-After": str(retry_after)},
-    )
+    raise RateLimitedError("too_many_failed_logins",
+                           "Too many failed login attempts for this account. Try again later.",
+                           retry_after=retry_after)
 
 
 def note_failed_login(email: str) -> None:

@@ -11,8 +11,8 @@ from backend.audit import service as audit
 from backend.caseload.locking import lock_coaches
 from backend.caseload.models import Assignment, AssignmentMethod
 from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, policy_for, utilisation, weight_of
+from backend.common.errors import ConflictError, ForbiddenError, field_error
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error
 from backend.patients.access import get_patient_for, scope_patients
 from backend.patients.models import (
     CLOSED_STATUSES,
@@ -36,15 +36,15 @@ def check_override(actor: User, override_reason: str | None) -> str | None:
     if override_reason is None:
         return None
     if actor.role == Role.COACH:
-        raise ApiError(403, "override_not_allowed", "Only a supervisor or admin can override a caseload cap.")
+        raise ForbiddenError("override_not_allowed", "Only a supervisor or admin can override a caseload cap.")
     reason = override_reason.strip()
     if len(reason) < MIN_REASON:
         raise field_error("override_reason", f"Give a reason of at least {MIN_REASON} characters.")
     return reason
 
 
-def cap_reached(coach: User, load: int, cap: int, weight: int) -> ApiError:
-    return ApiError(409, "caseload_cap_reached",
+def cap_reached(coach: User, load: int, cap: int, weight: int) -> ConflictError:
+    return ConflictError("caseload_cap_reached",
                     "This coach's caseload is full. A supervisor can override with a reason.",
                     extra={"coach_id": coach.id, "load": load / 100, "cap": cap, "patient_weight": weight / 100})
 
@@ -71,7 +71,7 @@ def assign_patient(actor: User, patient_id: int, coach_id: int, override_reason:
     """Assign or reassign a patient; 409 at the cap unless a lead overrides with a reason."""
     reason = check_override(actor, override_reason)
     if actor.role == Role.COACH and coach_id != actor.id:
-        raise ApiError(403, "forbidden", "A coach can only assign patients to themselves.",
+        raise ForbiddenError("forbidden", "A coach can only assign patients to themselves.",
                        errors={"coach_id": ["Must be your own id."]})
     coach = coach_in_program(actor, coach_id)
     lock_coaches([coach.id])
@@ -123,14 +123,14 @@ def _give_within_cap(patient: Patient, coach: User, actor: User, method: Assignm
 def _assignable(actor: User, patient_id: int) -> Patient:
     patient = get_patient_for(actor, patient_id, for_update=True)
     if patient.status in CLOSED_STATUSES:
-        raise ApiError(409, "patient_closed", "A closed or declined patient cannot be assigned. Reopen it first.")
+        raise ConflictError("patient_closed", "A closed or declined patient cannot be assigned. Reopen it first.")
     return patient
 
 
 def bulk_assign(actor: User, patient_ids: list[int], coach_id: int, override_reason: str | None = None) -> list:
     """Move patients to one coach, all or nothing; on refusal, say why for each patient."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise ApiError(403, "forbidden", "Only a supervisor or admin can move patients in bulk.")
+        raise ForbiddenError("forbidden", "Only a supervisor or admin can move patients in bulk.")
     reason = check_override(actor, override_reason)
     coach = coach_in_program(actor, coach_id)
     lock_coaches([coach.id])
@@ -159,7 +159,7 @@ def bulk_assign(actor: User, patient_ids: list[int], coach_id: int, override_rea
                 moves.append((patient, running, over))
             running += weight
     if any(r["result"] == "refused" for r in report):
-        raise ApiError(409, "bulk_assignment_refused", "Nothing was moved: some patients cannot go to this coach.",
+        raise ConflictError("bulk_assignment_refused", "Nothing was moved: some patients cannot go to this coach.",
                        extra={"results": report, "coach_id": coach.id, "load": load / 100, "cap": cap})
     for patient, before, over in moves:
         _give(patient, coach, actor, AssignmentMethod.BULK, before, cap, reason if over else None)
@@ -245,6 +245,6 @@ def tell_supervisor_if_over_cap(patient: Patient, added: int) -> None:
 def unassigned_queue(actor: User) -> sa.Select:
     """Open patients with no coach, oldest first (supervisors and admins)."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise ApiError(403, "forbidden", "Only a supervisor or admin sees the unassigned queue.")
+        raise ForbiddenError("forbidden", "Only a supervisor or admin sees the unassigned queue.")
     return (scope_patients(actor).where(Patient.coach_id.is_(None), Patient.status.not_in(CLOSED_STATUSES))
             .order_by(Patient.created_at, Patient.id))

@@ -10,9 +10,9 @@ from backend.audit import service as audit
 from backend.caseload.models import Assignment, CaseloadPolicy, CaseloadSnapshot
 from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, policy_for, utilisation, weight_expression
 from backend.caseload.signals import team_signals
+from backend.common.errors import ForbiddenError, NotFoundError
 from backend.contacts.models import Contact
 from backend.database import db, utcnow
-from backend.errors import ApiError
 from backend.patients.models import Patient, PatientStatus
 from backend.tasks.models import Task, TaskStatus
 from backend.users.models import Role, User
@@ -23,12 +23,12 @@ def _coach_of(actor: User, coach_id: int | None) -> User:
     """The caller's own caseload (coach_id None), or a coach of the lead's programme."""
     if coach_id is None:
         if actor.role != Role.COACH:
-            raise ApiError(403, "forbidden", "Only coaches have a caseload.")
+            raise ForbiddenError("forbidden", "Only coaches have a caseload.")
         return actor
     require_role(actor, Role.SUPERVISOR, Role.ADMIN)
     coach = get_user_in_program(actor, coach_id)
     if coach.role != Role.COACH:
-        raise ApiError(404, "not_found", "The coach was not found.")
+        raise NotFoundError("not_found", "The coach was not found.")
     return coach
 
 

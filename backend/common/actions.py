@@ -10,17 +10,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from backend.audit import service as audit
+from backend.common.errors import ConflictError, DomainError, PreconditionFailedError
 from backend.common.unit_of_work import after_rollback
 from backend.database import db
-from backend.errors import ERROR_CODES, ApiError
+from backend.errors import ERROR_CODES, http_status
 from backend.idempotency import service as idempotency
 
-STALE = ApiError(412, "precondition_failed", "The record changed since you read it. Reload and retry.")
+STALE = PreconditionFailedError("precondition_failed", "The record changed since you read it. Reload and retry.")
 
 
 def _refusal_code(exc: Exception) -> tuple[int, str]:
-    if isinstance(exc, ApiError):
-        return exc.status, exc.code
+    if isinstance(exc, DomainError):
+        return http_status(exc), exc.code
     status = getattr(exc, "code", None) or 500
     return status, ERROR_CODES.get(status, "error")
 
@@ -57,8 +58,8 @@ def api_action(action: str, resource: str, *, idempotent: bool = False):
                 if earlier is not None:  # a concurrent retry with the same key won the race
                     return idempotency.replay(earlier, fingerprint)
                 _refuse(action, resource, actor, kwargs, 409, "conflict")
-                raise ApiError(409, "conflict", "Someone changed the same records at the same time. Retry.") from exc
-            except (ApiError, HTTPException) as exc:
+                raise ConflictError("conflict", "Someone changed the same records at the same time. Retry.") from exc
+            except (DomainError, HTTPException) as exc:
                 status, code = _refusal_code(exc)
                 _refuse(action, resource, actor, kwargs, status, code)
                 raise

@@ -7,9 +7,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.common.errors import ConflictError, field_error, not_found
 from backend.consent.models import Consent, Disclosure
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error, not_found
 from backend.partners.models import Organization
 from backend.patients.access import get_patient_for
 from backend.users.models import User
@@ -51,7 +51,7 @@ def revoke_consent(actor: User, consent_id: int) -> Consent:
         raise not_found("consent")
     get_patient_for(actor, consent.patient_id)  # 404 outside the caller's scope
     if consent.revoked_at is not None:
-        raise ApiError(409, "already_revoked", "This consent was already revoked.")
+        raise ConflictError("already_revoked", "This consent was already revoked.")
     consent.revoked_at, consent.revoked_by_id = utcnow(), actor.id
     audit.record("revoke", "consent", actor=actor, patient_id=consent.patient_id, resource_id=consent.id)
     return consent

@@ -7,9 +7,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.common.errors import field_error
 from backend.contacts.models import Contact, ContactKind
 from backend.database import db, utcnow
-from backend.errors import field_error
 from backend.patients.access import get_patient_for
 from backend.users.models import User
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backend.audit import service as audit
+from backend.common.errors import ConflictError
 from backend.database import db, utcnow
-from backend.errors import ApiError
 from backend.handoffs.models import ConfirmationLink, Handoff, TaskStatus
 from backend.handoffs.service import get_handoff, move, record_partner_answer
 from backend.handoffs.transitions import OPEN
@@ -29,7 +29,7 @@ def issue_link(actor: User, handoff_id: int) -> dict:
     """A random link (only its digest is stored), valid 14 days, answerable once."""
     handoff = get_handoff(actor, handoff_id)
     if handoff.status not in OPEN:
-        raise ApiError(409, "handoff_closed", f"The handoff is already {handoff.status}.")
+        raise ConflictError("handoff_closed", f"The handoff is already {handoff.status}.")
     token = secrets.token_urlsafe(32)
     link = ConfirmationLink(handoff_id=handoff.id, token_hash=_digest(token), expires_at=utcnow() + LINK_LIFETIME,
                             created_by_id=actor.id)

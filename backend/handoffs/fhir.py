@@ -7,11 +7,11 @@ and the consent it relies on, and is recorded as a disclosure.
 
 from __future__ import annotations
 
+from backend.common.errors import ConflictError
 from backend.consent.models import Consent
 from backend.consent.schemas import REDISCLOSURE_NOTICE
 from backend.consent.service import record_disclosure
 from backend.database import db, utcnow
-from backend.errors import ApiError
 from backend.handoffs.models import Handoff, TaskStatus
 from backend.handoffs.service import get_handoff
 from backend.partners.models import Organization, Service
@@ -94,7 +94,7 @@ def export_handoff(actor: User, handoff_id: int) -> dict:
     handoff = get_handoff(actor, handoff_id)
     consent = db.session.get(Consent, handoff.consent_id)
     if not consent.is_active(utcnow()):
-        raise ApiError(409, "consent_required", "The consent behind this handoff was revoked or has expired.")
+        raise ConflictError("consent_required", "The consent behind this handoff was revoked or has expired.")
     bundle = handoff_bundle(handoff, db.session.get(Patient, handoff.patient_id),
                             db.session.get(Service, handoff.service_id),
                             db.session.get(Organization, handoff.organization_id), consent,

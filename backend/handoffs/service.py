@@ -7,9 +7,9 @@ import secrets
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.common.errors import ConflictError, field_error, not_found
 from backend.consent.service import consent_covering, record_disclosure
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error, not_found
 from backend.handoffs import reminders
 from backend.handoffs.models import Handoff, TaskStatus
 from backend.handoffs.transitions import NEEDS_REASON, NO_SHOW, OPEN, can_move
@@ -34,7 +34,7 @@ def create_handoff(actor: User, data: dict) -> Handoff:
         raise field_error("service_id", "Not a service of your programme's partners.")
     consent = consent_covering(patient.id, service.organization_id)
     if consent is None:
-        raise ApiError(409, "consent_required",
+        raise ConflictError("consent_required",
                        "Record the patient's consent to share with this partner first (42 CFR Part 2).",
                        extra={"organization_id": service.organization_id})
     if data.get("appointment_at") is not None and data["appointment_at"] < utcnow():
@@ -80,7 +80,7 @@ def move(handoff: Handoff, status: TaskStatus, reason: str | None, confirmed_by:
     if status == handoff.status:
         return
     if not can_move(handoff.status, status):
-        raise ApiError(409, "illegal_transition", f"A handoff cannot go from {handoff.status} to {status}.",
+        raise ConflictError("illegal_transition", f"A handoff cannot go from {handoff.status} to {status}.",
                        extra={"from": str(handoff.status), "to": str(status)})
     if status in NEEDS_REASON and not reason:
         raise field_error("status_reason", f"Say why the handoff is {status}.")
@@ -93,7 +93,7 @@ def move(handoff: Handoff, status: TaskStatus, reason: str | None, confirmed_by:
 def edit_reason(handoff: Handoff, reason: str | None) -> None:
     """Reword the reason of an open handoff; a closed one's reason is its outcome, and a required one stays."""
     if handoff.status not in OPEN:
-        raise ApiError(409, "handoff_closed", f"The reason of a {handoff.status} handoff is part of its outcome.")
+        raise ConflictError("handoff_closed", f"The reason of a {handoff.status} handoff is part of its outcome.")
     if handoff.status in NEEDS_REASON and not reason:
         raise field_error("status_reason", f"Say why the handoff is {handoff.status}.")
     handoff.status_reason = reason

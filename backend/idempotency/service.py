@@ -8,8 +8,8 @@ import json
 import sqlalchemy as sa
 from flask import Response, current_app, request
 
+from backend.common.errors import InvalidError, field_error
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error
 from backend.idempotency.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -52,7 +52,7 @@ def find(user_id: int, key: str) -> IdempotencyRecord | None:
 def replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     """The first response again, or 422 when the key was used for a different request."""
     if record.request_hash != fingerprint:
-        raise ApiError(422, "idempotency_key_reused",
+        raise InvalidError("idempotency_key_reused",
                        "This Idempotency-Key was used for a different request.",
                        errors={HEADER: ["Already used with another body."]})
     response = current_app.response_class(

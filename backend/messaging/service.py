@@ -8,8 +8,8 @@ import phonenumbers
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.common.errors import ConflictError, InvalidError, field_error, not_found
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error, not_found
 from backend.messaging.models import PENDING, Message, MessageDirection, MessageStatus, MessagingPolicy
 from backend.messaging.plans import PLANS
 from backend.messaging.templates import TEMPLATES, render, sensitive_terms_in
@@ -83,7 +83,7 @@ def check_can_text(patient: Patient) -> None:
     """409 with a machine code when the patient must not be texted."""
     refusal = text_refusal(patient)
     if refusal is not None:
-        raise ApiError(409, *refusal)
+        raise ConflictError(*refusal)
 
 
 def schedule_message(actor: User, patient_id: int, data: dict) -> Message:
@@ -97,7 +97,7 @@ def schedule_message(actor: User, patient_id: int, data: dict) -> Message:
         body = data["body"].strip()
         terms = sensitive_terms_in(body)
         if terms and not data.get("confirm_sensitive"):
-            raise ApiError(422, "sensitive_content",
+            raise InvalidError("sensitive_content",
                            "This text could reveal treatment on a lock screen. Rephrase it, or confirm to send.",
                            errors={"body": [f"Contains: {', '.join(terms)}"]})
     now = utcnow()
@@ -130,7 +130,7 @@ def cancel_message(actor: User, message_id: int) -> Message:
         raise not_found("message")
     get_patient_for(actor, message.patient_id)  # 404 outside the caller's scope
     if message.status not in PENDING:
-        raise ApiError(409, "not_cancellable", f"The message is already {message.status}.")
+        raise ConflictError("not_cancellable", f"The message is already {message.status}.")
     message.status = MessageStatus.CANCELLED
     message.reason = "cancelled_by_staff"
     audit.record("cancel", "message", actor=actor, patient_id=message.patient_id, resource_id=message.id)

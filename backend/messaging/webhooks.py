@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from backend.errors import ApiError
+from backend.common.errors import DomainError
+from backend.errors import http_status
 from backend.messaging import inbound
 from backend.twilio.twiml import messaging_document, twiml_response
 from backend.twilio.webhooks import dialled_program, twilio_webhook
@@ -16,9 +17,9 @@ def _reply(text: str | None) -> Response:
     return twiml_response(messaging_document(text))
 
 
-def _refuse(exc: ApiError) -> Response:
+def _refuse(exc: DomainError) -> Response:
     # Nothing stored, no answer to the sender; Twilio shows the status in the number's error log.
-    return twiml_response(messaging_document(), status=exc.status)
+    return twiml_response(messaging_document(), status=http_status(exc))
 
 
 sms_webhook = twilio_webhook(render=_reply, refuse=_refuse)

@@ -27,9 +27,9 @@ from flask import current_app
 from jsonschema import Draft202012Validator
 from marshmallow import ValidationError
 
+from backend.common.errors import UnavailableError
 from backend.common.schemas import normalise_phone
 from backend.database import db
-from backend.errors import ApiError
 from backend.partners.models import Location, Organization, PartnerContact, Service
 from backend.partners.vocabulary import MOUD, PAYERS, SERVICE_TYPES
 
@@ -73,7 +73,8 @@ def validator(name: str) -> Draft202012Validator:
         return _validator(directory, name)
     except FileNotFoundError as exc:
         log.error("HSDS schema %s.json not found in %s (set HSDS_SCHEMA_DIR)", name, directory)
-        raise ApiError(503, "unavailable", "HSDS import is not available: the HSDS schemas are not installed.") from exc
+        raise UnavailableError("unavailable",
+                               "HSDS import is not available: the HSDS schemas are not installed.") from exc
 
 
 def json_path(parts) -> str:

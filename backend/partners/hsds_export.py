@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, selectinload
 
+from backend.common.errors import not_found
 from backend.common.pagination import page_total
 from backend.database import db
-from backend.errors import not_found
 from backend.partners import hsds
 from backend.partners.models import CapacityReport, Organization, Service
 from backend.partners.vocabulary import CAPACITY_UNITS

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from backend.audit import service as audit
+from backend.common.errors import InvalidError
 from backend.database import db
-from backend.errors import ApiError
 from backend.partners import hsds
 from backend.partners.hsds_export import (
     ORGANIZATION_LISTS,
@@ -94,13 +94,13 @@ def document_records(body) -> list[tuple[str, list, object]]:
         return [(_record_kind(body), [], body)]
     if isinstance(body, list) and (not body or any(isinstance(item, dict) for item in body)):
         return [(_record_kind(item), [i], item) for i, item in enumerate(body)]
-    raise ApiError(422, "not_hsds", NOT_HSDS, errors={"$": ["Not an HSDS 3.0 document."]})
+    raise InvalidError("not_hsds", NOT_HSDS, errors={"$": ["Not an HSDS 3.0 document."]})
 
 
-def _invalid(errors: dict) -> ApiError:
+def _invalid(errors: dict) -> InvalidError:
     shown = dict(list(errors.items())[:MAX_REPORTED])
     more = f" The first {MAX_REPORTED} are listed." if len(errors) > MAX_REPORTED else ""
-    return ApiError(422, "hsds_invalid", f"The HSDS document has {len(errors)} invalid field(s); nothing was "
+    return InvalidError("hsds_invalid", f"The HSDS document has {len(errors)} invalid field(s); nothing was "
                                          f"imported.{more}", errors=shown)
 
 

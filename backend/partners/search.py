@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from backend.common.errors import not_found
 from backend.common.pagination import page_total
 from backend.database import db, utcnow
-from backend.errors import not_found
 from backend.partners.models import CapacityReport, Organization, Service, ServiceAttribute
 from backend.users.models import User
 

@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from backend.audit import service as audit
+from backend.common.errors import field_error, not_found
 from backend.common.pagination import page_of
 from backend.database import db, utcnow
-from backend.errors import field_error, not_found
 from backend.partners import search
 from backend.partners.models import (
     CapacityReport,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from backend.common.errors import not_found
 from backend.database import db
-from backend.errors import not_found
 from backend.patients.models import Patient
 from backend.users.models import Role, User
 

@@ -11,8 +11,8 @@ from backend.audit import service as audit
 from backend.caseload import assignment
 from backend.caseload.locking import lock_coaches, lock_on_shift_coaches
 from backend.caseload.models import Assignment, AssignmentMethod
+from backend.common.errors import ForbiddenError, PreconditionFailedError, field_error
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error
 from backend.messaging import service as messaging
 from backend.patients.access import get_patient_for, scope_patients
 from backend.patients.models import (
@@ -102,7 +102,7 @@ def create_patient(actor: User, data: dict) -> Patient:
     coach = None
     if actor.role == Role.COACH:
         if coach_id not in (None, actor.id):
-            raise ApiError(403, "forbidden", "A coach can only create patients for their own caseload.",
+            raise ForbiddenError("forbidden", "A coach can only create patients for their own caseload.",
                            errors={"coach_id": ["Must be your own id or left out."]})
         coach = actor
     elif coach_id is not None:
@@ -158,7 +158,7 @@ def check_if_match(patient: Patient, if_match: str | None) -> None:
         return
     tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
     if "*" not in tags and patient.etag not in tags:
-        raise ApiError(412, "precondition_failed",
+        raise PreconditionFailedError("precondition_failed",
                        "The patient changed since you read it. Reload and retry.",
                        extra={"current_etag": patient.etag})
 

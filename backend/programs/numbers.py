@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from backend.common.errors import ConflictError
 from backend.database import db
-from backend.errors import ApiError
 from backend.programs.models import Program, ProgramNumber
 
 
@@ -36,7 +36,7 @@ def sms_number(program_id: int) -> str | None:
 def add_number(program: Program, number: str, *, sms: bool = True, voice: bool = True) -> ProgramNumber:
     """Give the programme a number; a number some programme owns already is refused (409 number_taken)."""
     if db.session.scalar(sa.select(ProgramNumber.id).where(ProgramNumber.number == number)) is not None:
-        raise ApiError(409, "number_taken", "That number already belongs to a programme.")
+        raise ConflictError("number_taken", "That number already belongs to a programme.")
     row = ProgramNumber(program_id=program.id, number=number, sms=sms, voice=voice)
     db.session.add(row)
     db.session.flush()

@@ -7,8 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.common.errors import ForbiddenError, field_error, not_found
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error, not_found
 from backend.patients.access import get_patient_for
 from backend.tasks.models import Task, TaskStatus
 from backend.users.models import Role, User
@@ -64,7 +64,7 @@ def create_task(actor: User, patient_id: int, data: dict) -> Task:
     assignee_id = data.pop("assignee_id", None) or actor.id
     if assignee_id != actor.id:
         if actor.role == Role.COACH:
-            raise ApiError(403, "forbidden", "A coach can only create tasks for themselves.",
+            raise ForbiddenError("forbidden", "A coach can only create tasks for themselves.",
                            errors={"assignee_id": ["Must be your own id or left out."]})
         assignee = db.session.get(User, assignee_id)
         if assignee is None or assignee.program_id != actor.program_id or not assignee.active:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask import Response, current_app, request
 
+from backend.common.errors import DomainError
 from backend.common.unit_of_work import transaction
 from backend.errors import ApiError
 from backend.programs.models import Program
@@ -44,7 +45,7 @@ def dialled_program() -> Program:
     return program
 
 
-def twilio_webhook(render: Callable[[object], Response], refuse: Callable[[ApiError], Response]):
+def twilio_webhook(render: Callable[[object], Response], refuse: Callable[[DomainError], Response]):
     """Wrap a webhook view: signature, one transaction, `render(result)`; any refusal goes to `refuse`."""
 
     def decorator(view):
@@ -54,7 +55,7 @@ def twilio_webhook(render: Callable[[object], Response], refuse: Callable[[ApiEr
                 check_signature()
                 with transaction():
                     result = view(*args, **kwargs)
-            except ApiError as exc:
+            except DomainError as exc:
                 return refuse(exc)
             return render(result)
 

@@ -7,15 +7,15 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.auth import tokens
 from backend.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from backend.common.errors import ConflictError, ForbiddenError, field_error, not_found
 from backend.database import db, utcnow
-from backend.errors import ApiError, field_error, not_found
 from backend.users.models import Role, User
 
 
 def require_role(actor: User, *roles: Role) -> None:
     """403 unless the actor has one of the roles."""
     if actor.role not in roles:
-        raise ApiError(403, "forbidden", "Your role does not allow this.")
+        raise ForbiddenError("forbidden", "Your role does not allow this.")
 
 
 def get_user_in_program(actor: User, user_id: int) -> User:
@@ -61,7 +61,8 @@ def create_user(program_id: int, *, email: str, full_name: str, role: Role, pass
     if len(password) < MIN_PASSWORD_LENGTH:
         raise field_error("password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
-        raise field_error("email", "An account with this e-mail address exists.", code="email_taken", status=409)
+        raise field_error("email", "An account with this e-mail address exists.", code="email_taken",
+                          kind=ConflictError)
     _check_supervisor(program_id, supervisor_id)
     user = User(program_id=program_id, email=email, full_name=full_name.strip(), role=role,
                 phone=phone, supervisor_id=supervisor_id, password_hash=hash_password(password))
@@ -86,7 +87,7 @@ def update_user(actor: User, user_id: int, changes: dict) -> User:
             raise field_error("supervisor_id", "A user cannot supervise themselves.")
         _check_supervisor(actor.program_id, changes["supervisor_id"])
     if user.id == actor.id and (changes.get("active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN):
-        raise ApiError(409, "cannot_demote_self", "You cannot deactivate or demote your own account.")
+        raise ConflictError("cannot_demote_self", "You cannot deactivate or demote your own account.")
     was_active = user.active
     for field, value in changes.items():
         setattr(user, field, value)

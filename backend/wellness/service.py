@@ -7,8 +7,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.common.errors import ForbiddenError, InvalidError, not_found
 from backend.database import db, utcnow
-from backend.errors import ApiError, not_found
 from backend.tasks.models import Task, TaskKind, TaskStatus
 from backend.tasks.service import supervisor_of
 from backend.users.models import Role, User
@@ -19,7 +19,7 @@ from backend.wellness.models import SupervisionSession, WellnessCheckIn
 def submit_check_in(actor: User, data: dict) -> WellnessCheckIn:
     """Record the coach's check-in, close their check-in task, and ask their supervisor to call if wanted."""
     if actor.role != Role.COACH:
-        raise ApiError(403, "forbidden", "Check-ins are for coaches.")
+        raise ForbiddenError("forbidden", "Check-ins are for coaches.")
     check_in = WellnessCheckIn(program_id=actor.program_id, coach_id=actor.id, **data)
     db.session.add(check_in)
     now = utcnow()
@@ -64,7 +64,7 @@ def record_supervision(actor: User, coach_id: int, data: dict) -> SupervisionSes
     """A supervisor records a supervision session with a coach."""
     coach = _coach_for_supervision(actor, coach_id)
     if data["held_at"] > utcnow() + timedelta(minutes=5):
-        raise ApiError(422, "validation_error", "A session cannot be in the future.",
+        raise InvalidError("validation_error", "A session cannot be in the future.",
                        errors={"held_at": ["Must not be in the future."]})
     session = SupervisionSession(program_id=actor.program_id, coach_id=coach.id, supervisor_id=actor.id, **data)
     db.session.add(session)
