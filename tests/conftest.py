@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from backend import create_app
-from backend.auth.passwords import use_fast_hashing_for_tests
 from backend.config import normalise_database_url
 from backend.database import db
+from backend.users.passwords import use_fast_hashing_for_tests
 from tests.factories import PASSWORD, Factory
 
 use_fast_hashing_for_tests()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from backend.auth.passwords import hash_password
 from backend.contacts.models import Contact, ContactKind, ContactOutcome
 from backend.database import db, utcnow
 from backend.patients.models import Patient, PatientSource
 from backend.programs.models import Program, ProgramNumber
 from backend.tasks.models import Task
 from backend.users.models import Role, User
+from backend.users.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
 _serial = itertools.count(1)

@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The entry points and the unit-of-work helpers they share.
 ENTRY_POINTS = {
-    "backend/common/actions.py",  # api_action
+    "backend/api/actions.py",  # api_action
     "backend/common/unit_of_work.py",  # transaction(), after_rollback()
     "backend/jobs/runner.py",  # run_job, and the Steps it hands multi-step jobs
     "backend/cli.py",

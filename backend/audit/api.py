@@ -3,9 +3,9 @@
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
+from backend.api.actions import api_action
 from backend.audit import service
 from backend.audit.schemas import AuditEventSchema, AuditQuerySchema
-from backend.common.actions import api_action
 from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.users.models import Role

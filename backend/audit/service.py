@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from flask import g, has_request_context, request
 
 from backend.audit.models import AuditEvent
 from backend.database import db, utcnow
-from backend.users.models import User
+
+
+class Actor(Protocol):
+    """Who acted, as the audit trail records it: any staff account (audit sits below users)."""
+
+    id: int
+    program_id: int
+    role: object
 
 
 def _request_meta() -> dict:
@@ -22,7 +30,7 @@ def _request_meta() -> dict:
     }
 
 
-def record(action: str, resource: str, *, actor: User | None, patient_id: int | None = None,
+def record(action: str, resource: str, *, actor: Actor | None, patient_id: int | None = None,
            resource_id: int | str | None = None, outcome: str = "success", details: dict | None = None,
            program_id: int | None = None) -> None:
     """Insert an audit event in the current transaction (committed with the work it describes).
@@ -47,13 +55,13 @@ def record(action: str, resource: str, *, actor: User | None, patient_id: int | 
     ))
 
 
-def record_refusal(action: str, resource: str, *, actor: User | None, outcome: str,
+def record_refusal(action: str, resource: str, *, actor: Actor | None, outcome: str,
                    patient_id: int | None = None, resource_id: int | str | None = None) -> None:
     """Record a refused attempt (the entry point writes it in its own transaction, after the rollback)."""
     record(action, resource, actor=actor, patient_id=patient_id, resource_id=resource_id, outcome=outcome)
 
 
-def list_events(actor: User, *, patient_id: int | None = None, user_id: int | None = None,
+def list_events(actor: Actor, *, patient_id: int | None = None, user_id: int | None = None,
                 since: datetime | None = None):
     """Audit events of the caller's programme, newest first (a select to paginate)."""
     stmt = db.select(AuditEvent).where(AuditEvent.program_id == actor.program_id)

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.auth import throttle, tokens
 from backend.auth.models import AuthSession
-from backend.auth.passwords import hash_password, needs_rehash, verify_password
 from backend.common.errors import UnauthenticatedError
 from backend.database import db, utcnow
 from backend.users.models import User
+from backend.users.passwords import hash_password, needs_rehash, verify_password
 
 INVALID_CREDENTIALS = "The e-mail address or password is incorrect."
 # An ended session's record is kept a while for investigations, then deleted (its tokens expired long before).

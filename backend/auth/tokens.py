@@ -13,6 +13,7 @@ from backend.auth.models import AuthSession
 from backend.database import db, utcnow
 from backend.errors import error_body
 from backend.extensions import jwt
+from backend.users.events import access_withdrawn
 from backend.users.models import User
 
 
@@ -71,6 +72,11 @@ def revoke_all_sessions(user_id: int, reason: str) -> None:
         )
     )
     revoke_sessions(sids, reason)
+
+
+@access_withdrawn.connect
+def _end_sessions_of(user_id: int, reason: str) -> None:
+    revoke_all_sessions(user_id, reason)
 
 
 def is_session_revoked(sid: str | None) -> bool:

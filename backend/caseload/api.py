@@ -3,6 +3,7 @@
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
+from backend.api.actions import api_action
 from backend.caseload import assignment, service
 from backend.caseload.schemas import (
     AssignmentRequestSchema,
@@ -16,7 +17,6 @@ from backend.caseload.schemas import (
     HistorySeriesSchema,
     TeamRowSchema,
 )
-from backend.common.actions import api_action
 from backend.common.pagination import paginate
 from backend.common.schemas import ApiBlueprint, PageQuerySchema
 from backend.patients.schemas import PatientSchema

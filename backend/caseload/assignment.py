@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.caseload.locking import lock_coaches
 from backend.caseload.models import Assignment, AssignmentMethod
-from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, policy_for, utilisation, weight_of
+from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, utilisation, weight_of
 from backend.common.errors import ConflictError, ForbiddenError, field_error
 from backend.database import db, utcnow
 from backend.patients.access import get_patient_for, scope_patients
+from backend.patients.events import patient_changed
 from backend.patients.models import (
     CLOSED_STATUSES,
     Acuity,
@@ -22,6 +23,7 @@ from backend.patients.models import (
     PatientEventKind,
     PatientSource,
 )
+from backend.programs.policies import policy_for
 from backend.tasks.models import Task, TaskKind
 from backend.tasks.service import least_busy_supervisor, supervisor_of
 from backend.users.models import Role, User
@@ -212,15 +214,24 @@ def _ask_supervisor(patient: Patient, why: str) -> None:
                         due_at=utcnow() + timedelta(hours=1)))
 
 
-def load_added(patient: Patient, changes: dict) -> int:
-    """How much a change of status or acuity adds to the patient's coach's load (hundredths; may be negative)."""
+def load_added(patient: Patient, before: dict) -> int:
+    """How much a change of status or acuity (old values in `before`) added to the coach's load (hundredths)."""
     policy = policy_for(patient.program_id)
 
     def weight(status, acuity) -> int:
         return weight_of(policy, acuity) if status in ACTIVE_STATUSES else 0
 
-    return (weight(changes.get("status", patient.status), changes.get("acuity", patient.acuity))
-            - weight(patient.status, patient.acuity))
+    return (weight(patient.status, patient.acuity)
+            - weight(before.get("status", patient.status), before.get("acuity", patient.acuity)))
+
+
+@patient_changed.connect
+def _watch_cap_on_change(patient: Patient, before: dict) -> None:
+    # A reopen or a higher acuity adds load: watch whether it takes the coach over cap.
+    if patient.coach_id and {"status", "acuity"} & set(before):
+        added = load_added(patient, before)
+        if added > 0:
+            tell_supervisor_if_over_cap(patient, added)
 
 
 def tell_supervisor_if_over_cap(patient: Patient, added: int) -> None:

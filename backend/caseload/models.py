@@ -1,4 +1,4 @@
-"""Caseload policy, assignment history and daily snapshots."""
+"""Assignment history and daily caseload snapshots (the policy is the programme's: programs/models.py)."""
 
 from __future__ import annotations
 
@@ -8,29 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.database import TimestampMixin, db, str_enum, utcnow
-
-
-class CaseloadPolicy(TimestampMixin, db.Model):
-    """A programme's caps, acuity weights and burnout thresholds.
-
-    Weights are kept in hundredths (50 = 0.5) so that loads add up exactly.
-    """
-
-    __tablename__ = "caseload_policies"
-
-    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), primary_key=True)
-    default_cap: Mapped[int] = mapped_column(default=25)
-    weight_low: Mapped[int] = mapped_column(default=50)
-    weight_standard: Mapped[int] = mapped_column(default=100)
-    weight_high: Mapped[int] = mapped_column(default=150)
-    max_shift_hours: Mapped[int] = mapped_column(default=12)
-    watch_utilisation_pct: Mapped[int] = mapped_column(default=90)
-    after_hours_contacts: Mapped[int] = mapped_column(default=5)
-    crisis_contacts: Mapped[int] = mapped_column(default=3)
-    consecutive_contact_days: Mapped[int] = mapped_column(default=6)
-    supervision_gap_days: Mapped[int] = mapped_column(default=30)
-    stress_threshold: Mapped[int] = mapped_column(default=4)
+from backend.database import db, str_enum, utcnow
 
 
 class AssignmentMethod(enum.StrEnum):

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from backend.caseload.models import CaseloadPolicy
 from backend.database import db
 from backend.patients.models import Acuity, Patient, PatientStatus
+from backend.programs.models import CaseloadPolicy
 from backend.users.models import User
 
 ACTIVE_STATUSES = (PatientStatus.REFERRED, PatientStatus.ENGAGED, PatientStatus.ACTIVE, PatientStatus.LINKED)
-POLICY_DEFAULTS = {c.name: c.default.arg for c in CaseloadPolicy.__table__.columns
-                   if c.default is not None and not callable(c.default.arg)}
-
-
-def policy_for(program_id: int) -> CaseloadPolicy:
-    """The programme's policy, or the defaults when it never changed them."""
-    policy = db.session.get(CaseloadPolicy, program_id)
-    return policy if policy is not None else CaseloadPolicy(program_id=program_id, **POLICY_DEFAULTS)
-
-
 def weight_of(policy: CaseloadPolicy, acuity: Acuity) -> int:
     """A patient's weight in hundredths."""
     return {Acuity.LOW: policy.weight_low, Acuity.STANDARD: policy.weight_standard,

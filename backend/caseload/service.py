@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from backend.audit import service as audit
-from backend.caseload.models import Assignment, CaseloadPolicy, CaseloadSnapshot
-from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, policy_for, utilisation, weight_expression
+from backend.caseload.models import Assignment, CaseloadSnapshot
+from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, utilisation, weight_expression
 from backend.caseload.signals import team_signals
 from backend.common.errors import ForbiddenError, NotFoundError
 from backend.contacts.models import Contact
 from backend.database import db, utcnow
 from backend.patients.models import Patient, PatientStatus
+from backend.programs.models import CaseloadPolicy
+from backend.programs.policies import policy_for
 from backend.tasks.models import Task, TaskStatus
 from backend.users.models import Role, User
 from backend.users.service import get_user_in_program, require_role
@@ -136,3 +138,21 @@ def set_coach_cap(actor: User, coach_id: int, cap: int | None) -> dict:
     audit.record("update", "caseload_cap", actor=actor, resource_id=coach.id, details={"cap": cap})
     db.session.flush()
     return coach_caseload(actor, coach_id)
+
+
+def removed_since(actor: User, since: datetime) -> list[dict]:
+    """Patients that left the caller's caseload after `since`: an offline device deletes its copy of them."""
+    removed = []
+    # Supervisors and admins see the whole programme, so no patient ever leaves their view.
+    if actor.role == Role.COACH:
+        moved = (sa.select(Assignment.patient_id, sa.func.max(Assignment.created_at).label("removed_at"))
+                 .where(Assignment.program_id == actor.program_id, Assignment.previous_coach_id == actor.id,
+                        Assignment.created_at > since)
+                 .group_by(Assignment.patient_id).subquery())
+        rows = db.session.execute(
+            sa.select(moved.c.patient_id, moved.c.removed_at).join(Patient, Patient.id == moved.c.patient_id)
+            .where(Patient.coach_id.is_distinct_from(actor.id))  # reassigned back since: still theirs
+            .order_by(moved.c.removed_at, moved.c.patient_id)).all()
+        removed = [{"id": patient_id, "removed_at": at} for patient_id, at in rows]
+    audit.record("list", "removed_patient", actor=actor, details={"patient_ids": [r["id"] for r in removed]})
+    return removed

@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from backend.caseload.models import CaseloadPolicy
 from backend.contacts.models import Contact, ContactOutcome
 from backend.database import db, utcnow
+from backend.programs.models import CaseloadPolicy
 from backend.shifts.models import Shift
 from backend.wellness.models import SupervisionSession, WellnessCheckIn
 

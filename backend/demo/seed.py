@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from backend.auth.passwords import hash_password
 from backend.contacts.models import Contact, ContactDirection, ContactKind, ContactOutcome
 from backend.database import db, utcnow
 from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientSource, PatientStatus
@@ -13,6 +12,7 @@ from backend.programs.models import Program, ProgramNumber
 from backend.shifts.models import Shift
 from backend.tasks.models import Task, TaskKind
 from backend.users.models import Role, User
+from backend.users.passwords import hash_password
 from backend.wellness.models import SupervisionSession, WellnessCheckIn
 
 DEMO_PASSWORD = "bridgeline-demo"  # noqa: S105 - synthetic demo accounts only

@@ -4,7 +4,7 @@ from flask import jsonify
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from backend.common.actions import api_action
+from backend.api.actions import api_action
 from backend.common.schemas import ApiBlueprint
 from backend.handoffs import confirmation, fhir, service
 from backend.handoffs.schemas import ConfirmationLinkSchema, HandoffSchema, HandoffUpdateSchema

@@ -14,19 +14,19 @@ from backend.messaging.models import PENDING, Message, MessageDirection, Message
 from backend.messaging.plans import PLANS
 from backend.messaging.templates import TEMPLATES, render, sensitive_terms_in
 from backend.patients.access import get_patient_for
+from backend.patients.events import patient_changed
 from backend.patients.models import CLOSED_STATUSES, Patient
 from backend.programs import numbers
 from backend.programs.models import Program
+from backend.programs.policies import stored_or_default
 from backend.twilio.gateway import Sender, default_sender
 from backend.users.models import Role, User
 from backend.users.service import require_role
 
-POLICY_DEFAULTS = {"quiet_start_hour": 21, "quiet_end_hour": 8, "follow_up_expiry_hours": 12}
-
 
 def messaging_policy(program_id: int) -> MessagingPolicy:
     """The programme's messaging policy, or the defaults."""
-    return db.session.get(MessagingPolicy, program_id) or MessagingPolicy(program_id=program_id, **POLICY_DEFAULTS)
+    return stored_or_default(MessagingPolicy, program_id)
 
 
 def display_phone(number: str | None) -> str:
@@ -169,6 +169,14 @@ def cancel_pending(patient_id: int, reason: str, plan_key: str | None = None) ->
     if plan_key is not None:
         stmt = stmt.where(Message.plan_key == plan_key)
     return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+
+
+@patient_changed.connect
+def _cancel_texts_on_change(patient: Patient, before: dict) -> None:
+    if "sms_consent" in before and not patient.sms_consent:
+        cancel_pending(patient.id, "sms_consent_withdrawn")
+    if "status" in before and patient.status in CLOSED_STATUSES:
+        cancel_pending(patient.id, "patient_closed")
 
 
 def opt_out(patients: list[Patient], via: str) -> None:

@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from backend.common.actions import api_action
+from backend.api.actions import api_action
 from backend.common.schemas import ApiBlueprint
 from backend.partners import search, service
 from backend.partners.catalogue_cache import cached_page

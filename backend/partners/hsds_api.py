@@ -5,7 +5,7 @@ from flask_jwt_extended import current_user
 from marshmallow import fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from backend.common.actions import api_action
+from backend.api.actions import api_action
 from backend.common.schemas import ApiBlueprint, ApiSchema
 from backend.errors import ApiError
 from backend.partners import hsds, hsds_export, hsds_import

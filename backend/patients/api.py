@@ -4,7 +4,9 @@ from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from backend.common.actions import api_action
+from backend.api.actions import api_action
+from backend.caseload import intake
+from backend.caseload import service as caseload
 from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.patients import service
@@ -36,7 +38,7 @@ class Patients(MethodView):
     @blp.alt_response(422, description="Invalid field, or Idempotency-Key reused with another body")
     def post(self, data):
         """Create a patient. Send an Idempotency-Key header so a retry creates nothing new."""
-        patient = service.create_patient(current_user, data)
+        patient = intake.create_patient(current_user, data)
         return patient, 201, {"ETag": patient.etag, "Location": f"/api/v1/patients/{patient.id}"}
 
 
@@ -51,7 +53,7 @@ class RemovedPatients(MethodView):
         Pair it with `GET /patients?updated_since=`: that one brings what changed in your caseload,
         this one what left it, so a phone never keeps a patient it may no longer see.
         """
-        return service.removed_since(current_user, query["since"])
+        return caseload.removed_since(current_user, query["since"])
 
 
 @blp.route("/<int:patient_id>")

@@ -1,4 +1,4 @@
-"""Program model and the phone numbers a programme owns at Twilio."""
+"""Programmes, the phone numbers each owns at Twilio, and each one's caseload and wellness policy."""
 
 from __future__ import annotations
 
@@ -30,3 +30,25 @@ class ProgramNumber(TimestampMixin, db.Model):
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     sms: Mapped[bool] = mapped_column(default=True)
     voice: Mapped[bool] = mapped_column(default=True)
+
+
+class CaseloadPolicy(TimestampMixin, db.Model):
+    """A programme's caps, acuity weights and burnout thresholds.
+
+    Weights are kept in hundredths (50 = 0.5) so that loads add up exactly.
+    """
+
+    __tablename__ = "caseload_policies"
+
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), primary_key=True)
+    default_cap: Mapped[int] = mapped_column(default=25)
+    weight_low: Mapped[int] = mapped_column(default=50)
+    weight_standard: Mapped[int] = mapped_column(default=100)
+    weight_high: Mapped[int] = mapped_column(default=150)
+    max_shift_hours: Mapped[int] = mapped_column(default=12)
+    watch_utilisation_pct: Mapped[int] = mapped_column(default=90)
+    after_hours_contacts: Mapped[int] = mapped_column(default=5)
+    crisis_contacts: Mapped[int] = mapped_column(default=3)
+    consecutive_contact_days: Mapped[int] = mapped_column(default=6)
+    supervision_gap_days: Mapped[int] = mapped_column(default=30)
+    stress_threshold: Mapped[int] = mapped_column(default=4)

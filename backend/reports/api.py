@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 from marshmallow import Schema, fields, validate
 
-from backend.common.actions import api_action
+from backend.api.actions import api_action
 from backend.common.schemas import ApiBlueprint, ApiSchema
 from backend.reports import partners
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from backend.audit import service as audit
-from backend.caseload.policy import policy_for
 from backend.database import db, utcnow
+from backend.programs.policies import policy_for
 from backend.shifts.models import Shift
 from backend.tasks.models import Task, TaskKind
 from backend.users.models import User

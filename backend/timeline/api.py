@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 from marshmallow import fields, validate
 
-from backend.common.actions import api_action
+from backend.api.actions import api_action
 from backend.common.schemas import ApiBlueprint, ApiSchema, PageQuerySchema, UtcDateTime
 from backend.timeline import service
 from backend.timeline.sources import SOURCES

@@ -2,9 +2,9 @@
 
 from marshmallow import fields, validate
 
-from backend.auth.passwords import MIN_PASSWORD_LENGTH
 from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime
 from backend.users.models import Role
+from backend.users.passwords import MIN_PASSWORD_LENGTH
 
 
 class UserSchema(ApiSchema):

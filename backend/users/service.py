@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.audit import service as audit
-from backend.auth import tokens
-from backend.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from backend.common.errors import ConflictError, ForbiddenError, field_error, not_found
 from backend.database import db, utcnow
+from backend.users.events import access_withdrawn
 from backend.users.models import Role, User
+from backend.users.passwords import MIN_PASSWORD_LENGTH, hash_password
 
 
 def require_role(actor: User, *roles: Role) -> None:
@@ -93,10 +93,10 @@ def update_user(actor: User, user_id: int, changes: dict) -> User:
         setattr(user, field, value)
     if was_active and not user.active:
         user.deactivated_at = utcnow()
-        tokens.revoke_all_sessions(user.id, "deactivated")
+        access_withdrawn.send(user.id, reason="deactivated")
     elif user.active:
         user.deactivated_at = None
     if "role" in changes:
-        tokens.revoke_all_sessions(user.id, "role_changed")
+        access_withdrawn.send(user.id, reason="role_changed")
     audit.record("update", "user", actor=actor, resource_id=user.id, details={"fields": sorted(changes)})
     return user

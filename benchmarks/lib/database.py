@@ -131,7 +131,7 @@ def _phone(n: int) -> str:
 def load_data(dbname: str, spec: DataSpec) -> dict[str, int]:
     """COPY the synthetic data set into a migrated, empty database; returns row counts."""
     import_backend()
-    from backend.auth.passwords import hash_password
+    from backend.users.passwords import hash_password
 
     rng = random.Random(spec.seed)
     now = datetime.now(UTC).replace(microsecond=0)
