@@ -8,15 +8,18 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.caseload import caps
+from backend.caseload.caps import cap_of, utilisation
 from backend.caseload.locking import lock_coaches
 from backend.caseload.models import Assignment, AssignmentMethod
-from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, utilisation, weight_of
+from backend.caseload.policy import loads_for, weight_of
 from backend.common.errors import ConflictError, ForbiddenError, field_error
 from backend.database import db, utcnow
 from backend.patients.access import get_patient_for, scope_patients
 from backend.patients.events import patient_changed
 from backend.patients.models import (
     CLOSED_STATUSES,
+    OPEN_STATUSES,
     Acuity,
     Patient,
     PatientEvent,
@@ -24,8 +27,8 @@ from backend.patients.models import (
     PatientSource,
 )
 from backend.programs.policies import policy_for
-from backend.tasks.models import Task, TaskKind
-from backend.tasks.service import least_busy_supervisor, supervisor_of
+from backend.tasks.models import TaskKind
+from backend.tasks.service import least_busy_supervisor, open_system_task, supervisor_of
 from backend.users.models import Role, User
 from backend.users.service import coach_in_program
 
@@ -102,7 +105,7 @@ def find_room(coach: User, acuity: Acuity, method: AssignmentMethod, reason: str
     weight = weight_of(policy, acuity)
     load, _count = loads_for([coach.id], policy)[coach.id]
     cap = cap_of(coach, policy)
-    over = load + weight > cap * 100
+    over = not caps.fits(load, weight, cap)
     if over and reason is None:
         raise cap_reached(coach, load, cap, weight)
     return Placement(coach, method, load, cap, reason if over else None)
@@ -153,7 +156,7 @@ def bulk_assign(actor: User, patient_ids: list[int], coach_id: int, override_rea
             report.append({"patient_id": pid, "result": "unchanged"})
         else:
             weight = weight_of(policy, patient.acuity)
-            over = running + weight > cap * 100
+            over = not caps.fits(running, weight, cap)
             if over and reason is None:
                 report.append({"patient_id": pid, "result": "refused", "error": "caseload_cap_reached"})
             else:
@@ -192,7 +195,7 @@ def pick_on_shift_coach(program_id: int, acuity: Acuity, coaches: list[User]) ->
         sa.select(Assignment.coach_id, sa.func.count()).where(
             Assignment.coach_id.in_([c.id for c in coaches]),
             Assignment.created_at >= utcnow() - timedelta(days=7)).group_by(Assignment.coach_id)).all())
-    candidates = [c for c in coaches if loads[c.id][0] + weight <= cap_of(c, policy) * 100]
+    candidates = [c for c in coaches if caps.fits(loads[c.id][0], weight, cap_of(c, policy))]
     if not candidates:
         return None
     best = min(candidates, key=lambda c: (utilisation(loads[c.id][0], cap_of(c, policy)), recent.get(c.id, 0), c.id))
@@ -207,11 +210,8 @@ def ask_supervisor_to_place(patient: Patient, coaches_on_shift: int) -> None:
 
 def _ask_supervisor(patient: Patient, why: str) -> None:
     supervisor = least_busy_supervisor(patient.program_id)
-    if supervisor is None:
-        return
-    db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=supervisor.id,
-                        kind=TaskKind.REVIEW, title=f"New referral waiting for a coach: {why}",
-                        due_at=utcnow() + timedelta(hours=1)))
+    open_system_task(patient.program_id, supervisor.id if supervisor else None, TaskKind.REVIEW,
+                     f"New referral waiting for a coach: {why}", timedelta(hours=1), patient_id=patient.id)
 
 
 def load_added(patient: Patient, before: dict) -> int:
@@ -219,7 +219,7 @@ def load_added(patient: Patient, before: dict) -> int:
     policy = policy_for(patient.program_id)
 
     def weight(status, acuity) -> int:
-        return weight_of(policy, acuity) if status in ACTIVE_STATUSES else 0
+        return weight_of(policy, acuity) if status in OPEN_STATUSES else 0
 
     return (weight(patient.status, patient.acuity)
             - weight(before.get("status", patient.status), before.get("acuity", patient.acuity)))
@@ -243,14 +243,12 @@ def tell_supervisor_if_over_cap(patient: Patient, added: int) -> None:
     coach = db.session.get(User, patient.coach_id)
     policy = policy_for(patient.program_id)
     load, cap = loads_for([coach.id], policy)[coach.id][0], cap_of(coach, policy)
-    if not load > cap * 100 >= load - added:
+    if not caps.crossed(load - added, added, cap):
         return
     supervisor = supervisor_of(coach)
-    if supervisor is None:
-        return
-    db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=supervisor.id,
-                        kind=TaskKind.REVIEW, due_at=utcnow() + timedelta(hours=24),
-                        title=f"{coach.full_name} is over their cap ({load / 100:g} of {cap}): review the caseload"))
+    open_system_task(patient.program_id, supervisor.id if supervisor else None, TaskKind.REVIEW,
+                     f"{coach.full_name} is over their cap ({load / 100:g} of {cap}): review the caseload",
+                     timedelta(hours=24), patient_id=patient.id)
 
 
 def unassigned_queue(actor: User) -> sa.Select:

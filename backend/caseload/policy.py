@@ -5,11 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.database import db
-from backend.patients.models import Acuity, Patient, PatientStatus
+from backend.patients.models import OPEN_STATUSES, Acuity, Patient
 from backend.programs.models import CaseloadPolicy
-from backend.users.models import User
 
-ACTIVE_STATUSES = (PatientStatus.REFERRED, PatientStatus.ENGAGED, PatientStatus.ACTIVE, PatientStatus.LINKED)
+
 def weight_of(policy: CaseloadPolicy, acuity: Acuity) -> int:
     """A patient's weight in hundredths."""
     return {Acuity.LOW: policy.weight_low, Acuity.STANDARD: policy.weight_standard,
@@ -25,24 +24,14 @@ def weight_expression(policy: CaseloadPolicy):
     )
 
 
-def cap_of(coach: User, policy: CaseloadPolicy) -> int:
-    """The coach's cap in whole load units."""
-    return coach.caseload_cap or policy.default_cap
-
-
 def loads_for(coach_ids: list[int], policy: CaseloadPolicy) -> dict[int, tuple[int, int]]:
     """Weighted load (hundredths) and count of active patients per coach, in one query."""
     if not coach_ids:
         return {}
     rows = db.session.execute(
         sa.select(Patient.coach_id, sa.func.coalesce(sa.func.sum(weight_expression(policy)), 0), sa.func.count())
-        .where(Patient.coach_id.in_(coach_ids), Patient.status.in_(ACTIVE_STATUSES))
+        .where(Patient.coach_id.in_(coach_ids), Patient.status.in_(OPEN_STATUSES))
         .group_by(Patient.coach_id)
     ).all()
     found = {coach_id: (int(load), count) for coach_id, load, count in rows}
     return {coach_id: found.get(coach_id, (0, 0)) for coach_id in coach_ids}
-
-
-def utilisation(load: int, cap: int) -> float:
-    """Load over cap, as a fraction (load is in hundredths)."""
-    return round(load / (cap * 100), 4) if cap else 0.0

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.caseload.caps import cap_of, utilisation
 from backend.caseload.models import Assignment, CaseloadSnapshot
-from backend.caseload.policy import ACTIVE_STATUSES, cap_of, loads_for, utilisation, weight_expression
+from backend.caseload.policy import loads_for, weight_expression
 from backend.caseload.signals import team_signals
 from backend.common.errors import ForbiddenError, NotFoundError
 from backend.contacts.models import Contact
 from backend.database import db, utcnow
-from backend.patients.models import Patient, PatientStatus
+from backend.patients.models import OPEN_STATUSES, Patient, PatientStatus
 from backend.programs.models import CaseloadPolicy
 from backend.programs.policies import policy_for
 from backend.tasks.models import Task, TaskStatus
@@ -49,7 +50,7 @@ def coach_caseload(actor: User, coach_id: int | None = None) -> dict:
                                                 Task.due_at < now).scalar_subquery())
     rows = db.session.execute(
         sa.select(Patient, weight_expression(policy), last_contact, overdue)
-        .where(Patient.coach_id == coach.id, Patient.status.in_(ACTIVE_STATUSES))
+        .where(Patient.coach_id == coach.id, Patient.status.in_(OPEN_STATUSES))
         .order_by(Patient.last_name, Patient.first_name, Patient.id)).all()
     patients = [{"patient": p, "weight": w / 100, "last_contact_at": lc,
                  "days_since_last_contact": None if lc is None else (now - lc).days, "overdue_tasks": n}
@@ -57,7 +58,7 @@ def coach_caseload(actor: User, coach_id: int | None = None) -> dict:
     overrides = list(db.session.scalars(
         sa.select(Assignment).join(Patient, Patient.id == Assignment.patient_id)
         .where(Assignment.coach_id == coach.id, Assignment.override_reason.is_not(None),
-               Patient.coach_id == coach.id, Patient.status.in_(ACTIVE_STATUSES))
+               Patient.coach_id == coach.id, Patient.status.in_(OPEN_STATUSES))
         .order_by(Assignment.created_at.desc())))
     audit.record("list", "caseload", actor=actor, resource_id=coach.id,
                  details={"patient_ids": [row["patient"].id for row in patients]})

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from backend.caseload.caps import utilisation
 from backend.contacts.models import Contact, ContactOutcome
 from backend.database import db, utcnow
 from backend.programs.models import CaseloadPolicy
@@ -105,7 +106,7 @@ def team_signals(coaches: list, loads: dict[int, tuple[int, int]], caps: dict[in
     for coach in coaches:
         reasons = []
         load, cap = loads[coach.id][0], caps[coach.id]
-        pct = 100 * load / (cap * 100) if cap else 0
+        pct = 100 * utilisation(load, cap)
         if pct > 100:
             reasons.append(reason("over_cap", "high", f"Caseload at {pct:.0f}% of the cap, through overrides."))
         elif pct >= policy.watch_utilisation_pct:

@@ -12,9 +12,8 @@ from flask import current_app
 from backend.audit import service as audit
 from backend.common.errors import ConflictError
 from backend.database import db, utcnow
-from backend.handoffs.models import ConfirmationLink, Handoff, TaskStatus
+from backend.handoffs.models import OPEN_STATUSES, ConfirmationLink, FhirTaskStatus, Handoff
 from backend.handoffs.service import get_handoff, move, record_partner_answer
-from backend.handoffs.transitions import OPEN
 from backend.patients.models import Patient
 from backend.users.models import User
 
@@ -28,7 +27,7 @@ def _digest(token: str) -> str:
 def issue_link(actor: User, handoff_id: int) -> dict:
     """A random link (only its digest is stored), valid 14 days, answerable once."""
     handoff = get_handoff(actor, handoff_id)
-    if handoff.status not in OPEN:
+    if handoff.status not in OPEN_STATUSES:
         raise ConflictError("handoff_closed", f"The handoff is already {handoff.status}.")
     token = secrets.token_urlsafe(32)
     link = ConfirmationLink(handoff_id=handoff.id, token_hash=_digest(token), expires_at=utcnow() + LINK_LIFETIME,
@@ -68,15 +67,15 @@ def link_summary(token: str) -> dict:
     patient = db.session.get(Patient, handoff.patient_id)
     return {"initials": f"{patient.first_name[:1]}.{patient.last_name[:1]}.".upper(),
             "appointment_at": handoff.appointment_at, "reference": handoff.reference,
-            "timezone": patient.timezone, "closed": handoff.status not in OPEN}
+            "timezone": patient.timezone, "closed": handoff.status not in OPEN_STATUSES}
 
 
 def answer_link(token: str, arrived: bool) -> None:
     """Record the partner's answer once, and close the loop on the handoff."""
     link, handoff = _link(token, for_update=True)
-    if handoff.status not in OPEN:
+    if handoff.status not in OPEN_STATUSES:
         raise LinkUnusableError(409, "This referral is already closed. Thank you.")
-    if handoff.status in (TaskStatus.REQUESTED, TaskStatus.ON_HOLD):
-        move(handoff, TaskStatus.ACCEPTED, None)  # the partner saw the patient, so it took the referral
+    if handoff.status in (FhirTaskStatus.REQUESTED, FhirTaskStatus.ON_HOLD):
+        move(handoff, FhirTaskStatus.ACCEPTED, None)  # the partner saw the patient, so it took the referral
     record_partner_answer(handoff, arrived)
     link.used_at, link.answer = utcnow(), "arrived" if arrived else "did_not_arrive"

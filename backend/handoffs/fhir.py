@@ -12,7 +12,7 @@ from backend.consent.models import Consent
 from backend.consent.schemas import REDISCLOSURE_NOTICE
 from backend.consent.service import record_disclosure
 from backend.database import db, utcnow
-from backend.handoffs.models import Handoff, TaskStatus
+from backend.handoffs.models import FhirTaskStatus, Handoff
 from backend.handoffs.service import get_handoff
 from backend.partners.models import Organization, Service
 from backend.patients.models import Patient
@@ -21,8 +21,9 @@ from backend.users.models import User
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 SERVICE_REQUEST_STATUS = {
-    TaskStatus.DRAFT: "draft", TaskStatus.COMPLETED: "completed", TaskStatus.CANCELLED: "revoked",
-    TaskStatus.REJECTED: "revoked", TaskStatus.FAILED: "completed", TaskStatus.ENTERED_IN_ERROR: "entered-in-error",
+    FhirTaskStatus.DRAFT: "draft", FhirTaskStatus.COMPLETED: "completed", FhirTaskStatus.CANCELLED: "revoked",
+    FhirTaskStatus.REJECTED: "revoked", FhirTaskStatus.FAILED: "completed",
+    FhirTaskStatus.ENTERED_IN_ERROR: "entered-in-error",
 }
 BASE = "urn:bridgeline"
 

@@ -16,7 +16,7 @@ class HandoffKind(enum.StrEnum):
     REFERRAL = "referral"
 
 
-class TaskStatus(enum.StrEnum):
+class FhirTaskStatus(enum.StrEnum):
     """FHIR R4 Task status codes."""
 
     DRAFT = "draft"
@@ -29,6 +29,11 @@ class TaskStatus(enum.StrEnum):
     FAILED = "failed"
     COMPLETED = "completed"
     ENTERED_IN_ERROR = "entered-in-error"
+
+
+# A handoff still under way (the loop is not closed yet).
+OPEN_STATUSES = frozenset({FhirTaskStatus.DRAFT, FhirTaskStatus.REQUESTED, FhirTaskStatus.ACCEPTED,
+                           FhirTaskStatus.IN_PROGRESS, FhirTaskStatus.ON_HOLD})
 
 
 class Handoff(TimestampMixin, db.Model):
@@ -44,7 +49,7 @@ class Handoff(TimestampMixin, db.Model):
     consent_id: Mapped[int] = mapped_column(sa.ForeignKey("consents.id"))
     reference: Mapped[str] = mapped_column(sa.String(12), unique=True)
     kind: Mapped[HandoffKind] = mapped_column(str_enum(HandoffKind, "handoff_kind"))
-    status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus, "handoff_status"))
+    status: Mapped[FhirTaskStatus] = mapped_column(str_enum(FhirTaskStatus, "handoff_status"))
     status_reason: Mapped[str | None] = mapped_column(sa.String(300))
     appointment_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(sa.Text)

@@ -6,8 +6,7 @@ import zoneinfo
 from datetime import datetime, time, timedelta
 
 from backend.database import db, utcnow
-from backend.handoffs.models import Handoff
-from backend.handoffs.transitions import OPEN
+from backend.handoffs.models import OPEN_STATUSES, Handoff
 from backend.messaging import service as messaging
 from backend.messaging.models import Message, MessageDirection, MessageStatus
 from backend.messaging.templates import render
@@ -29,7 +28,7 @@ def reminder_times(appointment_at: datetime, timezone: str, now: datetime) -> li
 def reschedule(handoff: Handoff, patient: Patient) -> int:
     """Replace the handoff's pending reminders to match its appointment and status; returns how many."""
     messaging.cancel_pending(patient.id, "appointment_changed", plan_key=plan_key(handoff))
-    if handoff.appointment_at is None or handoff.status not in OPEN:
+    if handoff.appointment_at is None or handoff.status not in OPEN_STATUSES:
         return 0
     if messaging.text_refusal(patient) is not None:
         return 0

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from backend.common.schemas import ApiSchema, UtcDateTime
-from backend.handoffs.models import HandoffKind, TaskStatus
+from backend.handoffs.models import FhirTaskStatus, HandoffKind
 
 
 class HandoffSchema(ApiSchema):
@@ -13,7 +13,7 @@ class HandoffSchema(ApiSchema):
     organization_id = fields.String(dump_only=True)
     reference = fields.String(dump_only=True)
     kind = fields.Enum(HandoffKind, by_value=True, required=True)
-    status = fields.Enum(TaskStatus, by_value=True, dump_only=True)
+    status = fields.Enum(FhirTaskStatus, by_value=True, dump_only=True)
     status_reason = fields.String(dump_only=True)
     appointment_at = UtcDateTime(allow_none=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=4000))
@@ -23,15 +23,15 @@ class HandoffSchema(ApiSchema):
     created_at = UtcDateTime(dump_only=True)
 
     def _outcome(self, handoff):
-        if handoff.status == TaskStatus.COMPLETED:
+        if handoff.status == FhirTaskStatus.COMPLETED:
             return "attended"
-        if handoff.status == TaskStatus.FAILED and handoff.status_reason == "no_show":
+        if handoff.status == FhirTaskStatus.FAILED and handoff.status_reason == "no_show":
             return "no_show"
         return None
 
 
 class HandoffUpdateSchema(ApiSchema):
-    status = fields.Enum(TaskStatus, by_value=True)
+    status = fields.Enum(FhirTaskStatus, by_value=True)
     status_reason = fields.String(allow_none=True, validate=validate.Length(min=2, max=300))
     appointment_at = UtcDateTime(allow_none=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=4000))

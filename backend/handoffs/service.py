@@ -11,8 +11,8 @@ from backend.common.errors import ConflictError, field_error, not_found
 from backend.consent.service import consent_covering, record_disclosure
 from backend.database import db, utcnow
 from backend.handoffs import reminders
-from backend.handoffs.models import Handoff, TaskStatus
-from backend.handoffs.transitions import NEEDS_REASON, NO_SHOW, OPEN, can_move
+from backend.handoffs.models import OPEN_STATUSES, FhirTaskStatus, Handoff
+from backend.handoffs.transitions import NEEDS_REASON, NO_SHOW, can_move
 from backend.partners.models import Service
 from backend.patients.access import get_patient_for, scope_patients
 from backend.patients.models import Patient
@@ -41,7 +41,7 @@ def create_handoff(actor: User, data: dict) -> Handoff:
         raise field_error("appointment_at", "The appointment is in the past.")
     handoff = Handoff(program_id=patient.program_id, patient_id=patient.id, service_id=service.id,
                       organization_id=service.organization_id, consent_id=consent.id, reference=new_reference(),
-                      status=TaskStatus.REQUESTED, created_by_id=actor.id, **data)
+                      status=FhirTaskStatus.REQUESTED, created_by_id=actor.id, **data)
     db.session.add(handoff)
     db.session.flush()
     record_disclosure(actor, consent, DISCLOSED, channel=f"handoff {handoff.reference}")
@@ -75,7 +75,7 @@ def list_handoffs(actor: User, patient_id: int) -> list[Handoff]:
                                    .order_by(Handoff.created_at.desc(), Handoff.id.desc())))
 
 
-def move(handoff: Handoff, status: TaskStatus, reason: str | None, confirmed_by: str | None = None) -> None:
+def move(handoff: Handoff, status: FhirTaskStatus, reason: str | None, confirmed_by: str | None = None) -> None:
     """Apply a status change if FHIR's Task lifecycle allows it; some need a reason."""
     if status == handoff.status:
         return
@@ -85,14 +85,14 @@ def move(handoff: Handoff, status: TaskStatus, reason: str | None, confirmed_by:
     if status in NEEDS_REASON and not reason:
         raise field_error("status_reason", f"Say why the handoff is {status}.")
     handoff.status, handoff.status_reason = status, reason
-    if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
+    if status in (FhirTaskStatus.COMPLETED, FhirTaskStatus.FAILED):
         handoff.completed_at = utcnow()
         handoff.outcome_confirmed_by = confirmed_by
 
 
 def edit_reason(handoff: Handoff, reason: str | None) -> None:
     """Reword the reason of an open handoff; a closed one's reason is its outcome, and a required one stays."""
-    if handoff.status not in OPEN:
+    if handoff.status not in OPEN_STATUSES:
         raise ConflictError("handoff_closed", f"The reason of a {handoff.status} handoff is part of its outcome.")
     if handoff.status in NEEDS_REASON and not reason:
         raise field_error("status_reason", f"Say why the handoff is {handoff.status}.")
@@ -121,9 +121,9 @@ def update_handoff(actor: User, handoff_id: int, changes: dict) -> Handoff:
 def record_partner_answer(handoff: Handoff, arrived: bool) -> None:
     """The partner's point person said whether the patient arrived (through a confirmation link)."""
     if arrived:
-        move(handoff, TaskStatus.COMPLETED, "attended", confirmed_by="partner_link")
+        move(handoff, FhirTaskStatus.COMPLETED, "attended", confirmed_by="partner_link")
     else:
-        move(handoff, TaskStatus.FAILED, NO_SHOW, confirmed_by="partner_link")
+        move(handoff, FhirTaskStatus.FAILED, NO_SHOW, confirmed_by="partner_link")
     reminders.reschedule(handoff, db.session.get(Patient, handoff.patient_id))
     audit.record("confirm", "handoff", actor=None, program_id=handoff.program_id, patient_id=handoff.patient_id,
                  resource_id=handoff.id,

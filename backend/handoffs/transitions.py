@@ -1,6 +1,6 @@
 """Which FHIR Task status may follow which, and which need a reason."""
 
-from backend.handoffs.models import TaskStatus as S
+from backend.handoffs.models import FhirTaskStatus as S
 
 ALLOWED: dict[S, set[S]] = {
     S.DRAFT: {S.REQUESTED, S.CANCELLED, S.ENTERED_IN_ERROR},
@@ -15,7 +15,6 @@ ALLOWED: dict[S, set[S]] = {
     S.ENTERED_IN_ERROR: set(),
 }
 NEEDS_REASON = {S.REJECTED, S.CANCELLED, S.ON_HOLD, S.FAILED}
-OPEN = {S.DRAFT, S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}
 NO_SHOW = "no_show"
 
 

@@ -8,7 +8,6 @@ for reconciliation (see reconcile.py), never for a blind resend.
 from __future__ import annotations
 
 import time
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,13 +16,13 @@ from flask import current_app
 
 from backend.common.steps import Steps
 from backend.database import db, take_sqlite_write_lock, utcnow
-from backend.messaging import sender_rate, service
+from backend.messaging import policy, sender_rate, service
 from backend.messaging.models import Message, MessageStatus
 from backend.patients.models import Patient
-from backend.tasks.models import Task, TaskKind
+from backend.tasks.models import TaskKind
+from backend.tasks.service import open_system_task
 from backend.twilio.gateway import GatewayError, Sender, gateway
 
-RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
 LOOP_LIMIT = 3
 LOOP_WINDOW = timedelta(hours=1)
 STATUS_CALLBACK_PATH = "/webhooks/twilio/sms/status"
@@ -38,20 +37,6 @@ class Claimed:
     body: str
     attempt: int
     sender: Sender
-
-
-def quiet_until(now: datetime, timezone: str, start_hour: int, end_hour: int) -> datetime | None:
-    """When the patient's quiet hours end, if `now` falls inside them; None otherwise."""
-    zone = zoneinfo.ZoneInfo(timezone)
-    local = now.astimezone(zone)
-    inside = (local.hour >= start_hour or local.hour < end_hour) if start_hour > end_hour else (
-        start_hour <= local.hour < end_hour)
-    if not inside:
-        return None
-    opens = local.replace(hour=end_hour, minute=0, second=0, microsecond=0)
-    if opens <= local:
-        opens += timedelta(days=1)
-    return opens.astimezone(zoneinfo.ZoneInfo("UTC"))
 
 
 # Literal, not bound, statuses: the partial index ix_messages_due matches this predicate
@@ -98,9 +83,9 @@ def claim_due(limit: int, now: datetime | None = None) -> list[Claimed]:
         if refusal is not None:
             message.status, message.reason = refusal
             continue
-        policy = policies.get(patient.program_id) or policies.setdefault(
+        settings = policies.get(patient.program_id) or policies.setdefault(
             patient.program_id, service.messaging_policy(patient.program_id))
-        opens = quiet_until(now, patient.timezone, policy.quiet_start_hour, policy.quiet_end_hour)
+        opens = policy.quiet_until(now, patient.timezone, settings.quiet_start_hour, settings.quiet_end_hour)
         if opens is not None:
             message.scheduled_for, message.reason = opens, "quiet_hours"
             continue
@@ -172,16 +157,9 @@ def _record_failure(item: Claimed, exc: GatewayError) -> MessageStatus:
         return message.status  # reconciled or re-claimed meanwhile: this worker's news is stale
     now = utcnow()
     message.error_code, message.lease_until = exc.code, None
-    transient = exc.status is None or exc.status == 429 or exc.status >= 500
-    if transient and message.attempts <= len(RETRY_DELAYS):
-        delay = RETRY_DELAYS[message.attempts - 1]
-        if exc.retry_after:
-            delay = max(delay, timedelta(seconds=exc.retry_after))
-        message.status, message.scheduled_for = MessageStatus.QUEUED, now + delay
-        message.reason = f"retry {message.attempts} after {'429' if exc.status == 429 else 'server error'}"
-    elif exc.code == 30003 and message.attempts < 2:
-        message.status, message.scheduled_for, message.reason = MessageStatus.QUEUED, now + RETRY_DELAYS[0], \
-            "retry once: handset unreachable"
+    retry = policy.retry_after_send_failure(message.attempts, exc.status, exc.code, exc.retry_after)
+    if retry is not None:
+        message.status, message.scheduled_for, message.reason = MessageStatus.QUEUED, now + retry.delay, retry.reason
     else:
         message.status = MessageStatus.FAILED
         message.reason = _failure_reason(message, exc)
@@ -196,7 +174,7 @@ def _failure_reason(message: Message, exc: GatewayError) -> str:
     if exc.code in (21211, 21614) and patient is not None:
         flag_phone(patient)
         return "invalid_phone"
-    if exc.status in (429,) or exc.status is None or (exc.status or 0) >= 500:
+    if policy.is_transient(exc.status):
         return "gave up after retries"
     return f"twilio error {exc.code}" if exc.code else f"http {exc.status}"
 
@@ -204,15 +182,9 @@ def _failure_reason(message: Message, exc: GatewayError) -> str:
 def flag_phone(patient: Patient) -> None:
     """Twilio says the number cannot get texts: mark it and ask the coach to check it."""
     patient.phone_flagged_at = utcnow()
-    assignee = patient.coach_id
-    if assignee is None:
-        return
-    open_task = db.session.scalar(sa.select(Task.id).where(
-        Task.patient_id == patient.id, Task.kind == TaskKind.CHECK_PHONE_NUMBER, Task.status == "open"))
-    if open_task is None:
-        db.session.add(Task(program_id=patient.program_id, patient_id=patient.id, assignee_id=assignee,
-                            kind=TaskKind.CHECK_PHONE_NUMBER, due_at=utcnow() + timedelta(hours=24),
-                            title="Texts to this patient's number fail: check the number"))
+    open_system_task(patient.program_id, patient.coach_id, TaskKind.CHECK_PHONE_NUMBER,
+                     "Texts to this patient's number fail: check the number", timedelta(hours=24),
+                     patient_id=patient.id, once=True)
 
 
 def dispatch_due(steps: Steps, batch: int = 50, budget_seconds: float = 50.0) -> dict[str, int]:

@@ -8,13 +8,13 @@ import sqlalchemy as sa
 
 from backend.audit import service as audit
 from backend.database import db, utcnow
-from backend.messaging import service
+from backend.messaging import policy, service
 from backend.messaging.models import PROGRESS, Message, MessageDirection, MessageStatus
 from backend.messaging.templates import render
 from backend.patients.models import CLOSED_STATUSES, Patient
 from backend.programs.models import Program
-from backend.tasks.models import Task, TaskKind
-from backend.tasks.service import least_busy_supervisor
+from backend.tasks.models import TaskKind
+from backend.tasks.service import least_busy_supervisor, open_system_task
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "PARAR", "ALTO", "BAJA"}
 START_WORDS = {"START", "YES", "UNSTOP"}
@@ -69,11 +69,10 @@ def _store_reply(patient: Patient | None, program: Program, from_number: str, to
     else:
         supervisor = least_busy_supervisor(program.id)
         assignee = supervisor.id if supervisor else None
-    if assignee is not None:
-        title = "Text reply from your patient" if patient and patient.coach_id else (
-            "Text from a patient without a coach" if patient else "Text from an unknown number")
-        db.session.add(Task(program_id=program.id, patient_id=patient.id if patient else None, assignee_id=assignee,
-                            kind=TaskKind.CALL_BACK, title=title, due_at=now + timedelta(hours=4)))
+    title = "Text reply from your patient" if patient and patient.coach_id else (
+        "Text from a patient without a coach" if patient else "Text from an unknown number")
+    open_system_task(program.id, assignee, TaskKind.CALL_BACK, title, timedelta(hours=4),
+                     patient_id=patient.id if patient else None)
     audit.record("receive", "message", actor=None, program_id=program.id, patient_id=patient.id if patient else None,
                  resource_id=message.id)
 
@@ -105,7 +104,9 @@ def apply_status_callback(sid: str, status: str, error_code: int | None, message
         if error_code:
             message.error_code = error_code
             message.reason = f"carrier error {error_code}"
-        if new == MessageStatus.UNDELIVERED and error_code == 30003 and message.attempts < 2:
-            message.status, message.reason = MessageStatus.QUEUED, "retry once: handset unreachable"
-            message.twilio_sid, message.scheduled_for = None, utcnow() + timedelta(minutes=1)
+        retry = policy.retry_after_undelivered(message.attempts, error_code) if new == MessageStatus.UNDELIVERED \
+            else None
+        if retry is not None:
+            message.status, message.reason = MessageStatus.QUEUED, retry.reason
+            message.twilio_sid, message.scheduled_for = None, utcnow() + retry.delay
     return applied

@@ -209,9 +209,12 @@ def update_policy(actor: User, changes: dict) -> MessagingPolicy:
     name = changes.get("sms_display_name")
     if name and sensitive_terms_in(name):
         raise field_error("sms_display_name", "This name would reveal treatment on a lock screen.")
-    if changes.get("quiet_start_hour", 0) == changes.get("quiet_end_hour", -1):
-        raise field_error("quiet_end_hour", "Quiet hours must start and end at different hours.")
     policy = messaging_policy(actor.program_id)
+    # Compared with what is stored too: changing one hour to equal the other would switch quiet hours off.
+    if (changes.get("quiet_start_hour", policy.quiet_start_hour)
+            == changes.get("quiet_end_hour", policy.quiet_end_hour)):
+        field = "quiet_end_hour" if "quiet_end_hour" in changes else "quiet_start_hour"
+        raise field_error(field, "Quiet hours must start and end at different hours.")
     if policy not in db.session:
         db.session.add(policy)
     for field, value in changes.items():

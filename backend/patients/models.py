@@ -22,6 +22,8 @@ class PatientStatus(enum.StrEnum):
 
 # A closed or declined patient carries no caseload load and gets no texts.
 CLOSED_STATUSES = (PatientStatus.CLOSED, PatientStatus.DECLINED)
+# Open patients: on a caseload and counted in its load.
+OPEN_STATUSES = (PatientStatus.REFERRED, PatientStatus.ENGAGED, PatientStatus.ACTIVE, PatientStatus.LINKED)
 
 
 class PatientSource(enum.StrEnum):

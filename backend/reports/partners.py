@@ -11,14 +11,14 @@ import sqlalchemy as sa
 
 from backend.audit import service as audit
 from backend.database import db, utcnow
-from backend.handoffs.models import Handoff, TaskStatus
+from backend.handoffs.models import FhirTaskStatus, Handoff
 from backend.handoffs.transitions import NO_SHOW
 from backend.partners.models import Organization
 from backend.patients.models import Patient, PatientSource
 from backend.users.models import Role, User
 from backend.users.service import require_role
 
-ACCEPTED = (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED)
+ACCEPTED = (FhirTaskStatus.ACCEPTED, FhirTaskStatus.IN_PROGRESS, FhirTaskStatus.COMPLETED)
 COLUMNS = ("organization_id", "organization_name", "handoffs", "accepted", "completed", "no_shows", "show_rate",
            "median_days_to_attendance", "inbound_referrals")
 
@@ -35,13 +35,13 @@ def partner_outcomes(actor: User, days: int) -> list[dict]:
             sa.select(Handoff.organization_id, Handoff.status, Handoff.status_reason, Handoff.created_at,
                       Handoff.completed_at)
             .where(Handoff.program_id == actor.program_id, Handoff.created_at >= since,
-                   Handoff.status != TaskStatus.ENTERED_IN_ERROR)):
+                   Handoff.status != FhirTaskStatus.ENTERED_IN_ERROR)):
         row = rows[org_id]
         row["handoffs"] += 1
-        no_show = status == TaskStatus.FAILED and reason == NO_SHOW
+        no_show = status == FhirTaskStatus.FAILED and reason == NO_SHOW
         row["accepted"] += status in ACCEPTED or no_show
         row["no_shows"] += no_show
-        if status == TaskStatus.COMPLETED:
+        if status == FhirTaskStatus.COMPLETED:
             row["completed"] += 1
             row["_days"].append((completed - created).total_seconds() / 86400)
     inbound = dict(db.session.execute(

@@ -5,11 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.database import db, utcnow
-from backend.patients.models import Patient, PatientStatus
+from backend.patients.models import OPEN_STATUSES, Patient, PatientStatus
 from backend.tasks.models import Task, TaskStatus
 from backend.users.models import Role, User
-
-OPEN_STATUSES = (PatientStatus.REFERRED, PatientStatus.ENGAGED, PatientStatus.ACTIVE, PatientStatus.LINKED)
 
 
 def programme_summary(actor: User) -> dict:

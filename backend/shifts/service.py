@@ -10,7 +10,8 @@ from backend.audit import service as audit
 from backend.database import db, utcnow
 from backend.programs.policies import policy_for
 from backend.shifts.models import Shift
-from backend.tasks.models import Task, TaskKind
+from backend.tasks.models import TaskKind
+from backend.tasks.service import open_system_task
 from backend.users.models import User
 
 
@@ -52,10 +53,9 @@ def close_stale_shifts(now: datetime | None = None) -> int:
         shift.ended_at = shift.started_at + timedelta(hours=max_hours)
         shift.ended_reason = "auto_closed"
         coach.on_shift = False
-        db.session.add(Task(program_id=shift.program_id, assignee_id=coach.id, kind=TaskKind.OTHER,
-                            title=f"Your shift was closed automatically after {max_hours} hours. "
-                                  "Go on shift again if you are still working.",
-                            due_at=now))
+        open_system_task(shift.program_id, coach.id, TaskKind.OTHER,
+                         f"Your shift was closed automatically after {max_hours} hours. "
+                         "Go on shift again if you are still working.", timedelta(0))
         audit.record("auto_close", "shift", actor=None, resource_id=shift.id, program_id=shift.program_id)
         closed += 1
     return closed

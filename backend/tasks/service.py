@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -10,7 +10,7 @@ from backend.audit import service as audit
 from backend.common.errors import ForbiddenError, field_error, not_found
 from backend.database import db, utcnow
 from backend.patients.access import get_patient_for
-from backend.tasks.models import Task, TaskStatus
+from backend.tasks.models import Task, TaskKind, TaskStatus
 from backend.users.models import Role, User
 
 
@@ -30,6 +30,28 @@ def supervisor_of(coach: User) -> User | None:
         if supervisor is not None and supervisor.active:
             return supervisor
     return least_busy_supervisor(coach.program_id)
+
+
+def open_system_task(program_id: int, assignee_id: int | None, kind: TaskKind, title: str, due_in: timedelta, *,
+                     patient_id: int | None = None, created_by_id: int | None = None,
+                     once: bool = False) -> Task | None:
+    """Give someone a task the system raised (a reply to read, a cap to review, a number to check).
+
+    Nothing when there is nobody to give it to. With `once`, nothing while a task of
+    the same kind is still open for the same patient (or the same assignee, without one).
+    Titles name people and reasons, never what a patient wrote.
+    """
+    if assignee_id is None:
+        return None
+    if once:
+        same = (Task.patient_id == patient_id) if patient_id is not None else (Task.assignee_id == assignee_id)
+        if db.session.scalar(sa.select(Task.id).where(same, Task.kind == kind, Task.status == TaskStatus.OPEN)
+                             .limit(1)) is not None:
+            return None
+    task = Task(program_id=program_id, patient_id=patient_id, assignee_id=assignee_id, created_by_id=created_by_id,
+                kind=kind, title=title, due_at=utcnow() + due_in)
+    db.session.add(task)
+    return task
 
 
 def _mark_overdue(tasks: list[Task]) -> list[Task]:

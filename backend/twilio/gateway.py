@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,20 +68,33 @@ def redact(number: str | None) -> str:
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
-    """Sends every SDK request to TWILIO_API_BASE_URL instead of api.twilio.com (a local fake in tests)."""
+    """The SDK's HTTP client, sent to TWILIO_API_BASE_URL (a local fake in tests) and keeping Retry-After.
 
-    def __init__(self, base_url: str, timeout: float = 10):
+    Twilio says how long to wait after a 429 in the Retry-After header, which the
+    SDK's exception does not carry: the client notes it per thread for the gateway.
+    """
+
+    def __init__(self, base_url: str = TWILIO_API, timeout: float = 10):
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
-        if self.session is not None:
+        self._last = threading.local()
+        if self.session is not None and self.base_url != TWILIO_API:
             self.session.trust_env = False  # a local endpoint: never through an HTTP(S)_PROXY
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False):
         if url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API):]
-        return super().request(method, url, params=params, data=data, headers=headers, auth=auth,
-                               timeout=timeout, allow_redirects=allow_redirects)
+        self._last.retry_after = None
+        response = super().request(method, url, params=params, data=data, headers=headers, auth=auth,
+                                   timeout=timeout, allow_redirects=allow_redirects)
+        value = (response.headers or {}).get("Retry-After") if response.status_code == 429 else None
+        self._last.retry_after = int(value) if value and str(value).isdigit() else None
+        return response
+
+    def retry_after(self) -> int | None:
+        """Seconds Twilio asked this thread to wait after its last request, if it answered 429."""
+        return getattr(self._last, "retry_after", None)
 
 
 class TwilioGateway:
@@ -89,16 +103,15 @@ class TwilioGateway:
     name = "twilio"
 
     def __init__(self, config: dict):
-        base = config.get("TWILIO_API_BASE_URL") or TWILIO_API
-        http_client = None if base.rstrip("/") == TWILIO_API else BaseUrlHttpClient(base)
-        self.client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http_client)
+        self.http_client = BaseUrlHttpClient(config.get("TWILIO_API_BASE_URL") or TWILIO_API)
+        self.client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=self.http_client)
 
     def send(self, to: str, body: str, sender: Sender, status_callback: str | None = None) -> SendResult:
         try:
             message = self.client.messages.create(to=to, body=body, status_callback=status_callback,
                                                   **sender.as_params())
         except TwilioRestException as exc:
-            raise GatewayError(exc.status, exc.code, exc.msg, _retry_after(exc)) from exc
+            raise GatewayError(exc.status, exc.code, exc.msg, self.http_client.retry_after()) from exc
         except Exception as exc:  # noqa: BLE001 - network failures are retried like a 5xx
             raise GatewayError(None, None, type(exc).__name__) from exc
         return SendResult(message.sid, str(message.status))
@@ -112,12 +125,6 @@ class TwilioGateway:
         # Twilio filters by day; keep only what falls inside the window.
         records = [SentRecord(m.sid, m.body or "", str(m.status), m.date_sent or m.date_created) for m in found]
         return [r for r in records if r.sent_at is None or since <= r.sent_at <= until]
-
-
-def _retry_after(exc: TwilioRestException) -> int | None:
-    details = getattr(exc, "details", None) or {}
-    value = details.get("retry_after") if isinstance(details, dict) else None
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
 class ConsoleGateway:

@@ -10,7 +10,7 @@ from backend.audit import service as audit
 from backend.common.errors import ForbiddenError, InvalidError, not_found
 from backend.database import db, utcnow
 from backend.tasks.models import Task, TaskKind, TaskStatus
-from backend.tasks.service import supervisor_of
+from backend.tasks.service import open_system_task, supervisor_of
 from backend.users.models import Role, User
 from backend.users.service import get_user_in_program, require_role
 from backend.wellness.models import SupervisionSession, WellnessCheckIn
@@ -28,11 +28,9 @@ def submit_check_in(actor: User, data: dict) -> WellnessCheckIn:
         .values(status=TaskStatus.DONE, completed_at=now, completed_by_id=actor.id, version=Task.version + 1))
     if check_in.wants_supervisor_contact:
         supervisor = supervisor_of(actor)
-        if supervisor is not None:
-            # The task names the coach, never what they wrote.
-            db.session.add(Task(program_id=actor.program_id, assignee_id=supervisor.id, created_by_id=actor.id,
-                                kind=TaskKind.REVIEW, title=f"{actor.full_name} asked you to get in touch",
-                                due_at=now + timedelta(hours=24)))
+        # The task names the coach, never what they wrote.
+        open_system_task(actor.program_id, supervisor.id if supervisor else None, TaskKind.REVIEW,
+                         f"{actor.full_name} asked you to get in touch", timedelta(hours=24), created_by_id=actor.id)
     db.session.flush()
     audit.record("create", "wellness_check_in", actor=actor, resource_id=check_in.id)
     return check_in
@@ -86,8 +84,7 @@ def create_weekly_check_in_tasks() -> int:
                                                 Task.status == TaskStatus.OPEN)
     coaches = list(db.session.scalars(sa.select(User).where(
         User.role == Role.COACH, User.active.is_(True), User.id.not_in(pending))))
-    due = utcnow() + timedelta(days=3)
     for coach in coaches:
-        db.session.add(Task(program_id=coach.program_id, assignee_id=coach.id, kind=TaskKind.WELLNESS_CHECK_IN,
-                            title="Weekly wellness check-in: how are you doing?", due_at=due))
+        open_system_task(coach.program_id, coach.id, TaskKind.WELLNESS_CHECK_IN,
+                         "Weekly wellness check-in: how are you doing?", timedelta(days=3))
     return len(coaches)

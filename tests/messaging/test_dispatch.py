@@ -95,6 +95,16 @@ def test_21610_opts_the_patient_out_and_cancels_pending(app, twilio, factory, co
         assert db.session.get(Patient, patient.id).sms_opted_out is True
 
 
+def test_a_429_with_a_longer_retry_after_waits_as_long_as_twilio_asks(app, twilio, factory, coach):
+    patient = factory.patient(coach)
+    twilio.respond_for(patient.phone, code=20429, times=1, retry_after=600)  # in the header, as Twilio sends it
+    mid = queue(app, patient)
+    run(app, dispatch_due)
+    message = load(app, mid)
+    assert message.status == "queued" and message.reason == "retry 1 after 429"
+    assert timedelta(minutes=9) < message.scheduled_for - utcnow() <= timedelta(minutes=10)
+
+
 def test_429_then_success_retries_after_a_minute(app, twilio, factory, coach):
     patient = factory.patient(coach)
     twilio.respond_for(patient.phone, code=20429, times=1)

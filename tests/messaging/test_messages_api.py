@@ -125,3 +125,7 @@ def test_admin_sets_quiet_hours_and_a_safe_display_name(admin_api, coach_api):
     assert admin_api.patch("/api/v1/program/messaging-policy", json={"quiet_start_hour": 25}).status_code == 422
     assert coach_api.patch("/api/v1/program/messaging-policy", json={"quiet_start_hour": 22}).status_code == 403
     assert coach_api.get("/api/v1/program/messaging-policy").json["quiet_end_hour"] == 9
+    # One hour moved onto the stored other would switch quiet hours off: refused, nothing changed.
+    same = admin_api.patch("/api/v1/program/messaging-policy", json={"quiet_start_hour": 9})
+    assert same.status_code == 422 and "quiet_start_hour" in same.json["errors"]
+    assert coach_api.get("/api/v1/program/messaging-policy").json["quiet_start_hour"] == 20
