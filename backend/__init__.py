@@ -73,10 +73,14 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     if app.config["REDIS_URL"]:
         import redis
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
 
-        # A blocking pool: under a burst, threads wait briefly for a connection instead of failing.
+        # A blocking pool: under a burst, threads wait briefly for a connection instead of failing. Two quick
+        # retries, not the client's default of seconds of backoff: Redis down must not slow every request.
         pool = redis.BlockingConnectionPool.from_url(app.config["REDIS_URL"], max_connections=64, timeout=5,
-                                                     socket_timeout=2, socket_connect_timeout=2)
+                                                     socket_timeout=2, socket_connect_timeout=2,
+                                                     retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2))
         app.extensions["bridgeline_redis"] = redis.Redis(connection_pool=pool)
         # Cached catalogue answers live in Redis too, so every worker shares them (same pool and timeouts).
         app.config.setdefault("CACHE_TYPE", "RedisCache")

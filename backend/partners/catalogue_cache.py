@@ -7,8 +7,10 @@ service, attribute, location, point person or capacity report replaces the
 token (a random one, so a restored database or a fresh test database never
 meets old entries); the next search misses and recomputes. Entries also
 expire after CATALOGUE_CACHE_SECONDS, which bounds how late a capacity report
-is shown as stale after its 24 hours. Only catalogue data is cached, never
-patient data; a cache that is down is skipped, never an error.
+is shown as stale after its 24 hours (checked against our own clock, not only
+the cache server's TTL). Only catalogue data is cached, never patient data; a
+cache that is down is skipped, never an error, and after a failure it is left
+alone for BREAKER_SECONDS, so an outage costs searches nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, request
@@ -40,12 +43,14 @@ from backend.partners.models import (
 from backend.users.models import User
 
 log = logging.getLogger(__name__)
+BREAKER_SECONDS = 30
 PENDING = "bridgeline_catalogue_changed"  # session.info key: programmes whose catalogue this transaction wrote
 
 
 def init_catalogue_cache(app: Flask) -> None:
     """Bind the cache and watch sessions for catalogue writes (listeners are registered once)."""
     cache.init_app(app)
+    app.extensions["catalogue_cache_breaker"] = Breaker()
     if not sa.event.contains(Session, "after_flush", _note_catalogue_writes):
         sa.event.listen(Session, "after_flush", _note_catalogue_writes)
         sa.event.listen(Session, "before_commit", _replace_tokens)
@@ -104,11 +109,29 @@ def _key(program_id: int, token: str, name: str, query: dict) -> str:
     return f"catalogue:{program_id}:{token}:{name}:{digest}"
 
 
+class Breaker:
+    """After a cache failure, this process leaves the cache alone for a while (each try could wait on timeouts)."""
+
+    def __init__(self) -> None:
+        self.open_until: datetime | None = None
+
+    def allows(self) -> bool:
+        return self.open_until is None or utcnow() >= self.open_until
+
+    def trip(self) -> None:
+        self.open_until = utcnow() + timedelta(seconds=BREAKER_SECONDS)
+
+
 def _cache_call(operation: str, *args):
+    breaker = current_app.extensions["catalogue_cache_breaker"]
+    if not breaker.allows():
+        return None
     try:
         return getattr(cache, operation)(*args)
     except Exception:  # noqa: BLE001 - a cache outage must cost speed, never the answer
-        log.warning("catalogue cache %s failed; answering without it", operation, exc_info=True)
+        log.warning("catalogue cache %s failed; answering without it for %d s", operation, BREAKER_SECONDS,
+                    exc_info=True)
+        breaker.trip()
         return None
 
 
@@ -122,14 +145,16 @@ def cached_page(actor: User, name: str, query: dict, search: Callable[..., tuple
     token = catalogue_token(actor.program_id) if seconds > 0 else None
     key = _key(actor.program_id, token, name, query) if token else None
     entry = _cache_call("get", key) if key else None
+    if entry is not None and len(entry) == 4 and entry[3] <= utcnow().timestamp():
+        entry = None  # past its time by our clock, whatever the cache server's TTL says
     if entry is None:
         items, total = search(actor, **query)
         body = current_app.json.dumps(schema.dump(items), separators=(",", ":"))
         entry = (body, pagination_header(total, query["page"], query["page_size"]),
-                 hashlib.sha256(body.encode()).hexdigest()[:32])
+                 hashlib.sha256(body.encode()).hexdigest()[:32], utcnow().timestamp() + seconds)
         if key:
             _cache_call("set", key, entry, seconds)
-    body, headers, etag = entry
+    body, headers, etag = entry[:3]
     # private: answers depend on the caller's programme; no-cache: revalidate with the ETag before reuse.
     response = Response(body, mimetype="application/json", headers={**headers, "Cache-Control": "private, no-cache"})
     response.set_etag(etag)

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 
 from backend import create_app
 from backend.database import db
 from fake_twilio import FakeTwilio
 from tests.conftest import app_config
-from tests.factories import Factory
 
 FROM_NUMBER = "+13125550100"
 
@@ -60,28 +60,26 @@ def via_client(client):
     return post
 
 
-def daytime_zone(now: datetime | None = None) -> str:
-    """A fixed-offset zone where it is about 13:00 right now, far from any quiet hours."""
-    hour = (now or datetime.now(UTC)).hour
-    offset = 13 - hour  # hours east of UTC; Etc/ zones name it with the opposite sign
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+# 12:00 in Chicago (the factory's zone) on a Tuesday: far from quiet hours whatever the wall clock says.
+MIDDAY_IN_CHICAGO = datetime(2026, 6, 16, 17, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def daytime_patients(monkeypatch):
-    """Patients live where it is midday now, so a test that sends "now" never meets quiet hours.
+def midday_clock(request):
+    """Every messaging test runs on a clock moved to midday in Chicago (it ticks on from there).
 
-    Quiet hours are tested with their own clock and zone (test_dispatch.py); without this, every
-    sending test would fail when run between 21:00 and 08:00 in the factory's default zone.
+    Sending tests then never meet quiet hours, at any time of day the suite runs;
+    quiet hours are tested with clocks of their own. A test that drives a real worker
+    process (whose clock cannot be moved) says so with @pytest.mark.real_clock.
     """
-    zone = daytime_zone()
-    create_one, create_many = Factory.patient, Factory.patients
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    with time_machine.travel(MIDDAY_IN_CHICAGO, tick=True) as traveller:
+        yield traveller
 
-    def patient(self, coach=None, program_id=None, **kw):
-        return create_one(self, coach, program_id, **{"timezone": zone, **kw})
 
-    def patients(self, coach, count, **kw):
-        return create_many(self, coach, count, **{"timezone": zone, **kw})
-
-    monkeypatch.setattr(Factory, "patient", patient)
-    monkeypatch.setattr(Factory, "patients", patients)
+def daytime_zone() -> str:
+    """A fixed-offset zone where it is about 13:00 by the wall clock (for real worker processes only)."""
+    offset = 13 - datetime.now(UTC).hour  # hours east of UTC; Etc/ zones name it with the opposite sign
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"

@@ -22,7 +22,7 @@ from backend.database import db, utcnow
 from backend.jobs.runner import job_named, run_job
 from backend.messaging.models import Message, MessageDirection, MessageStatus
 from backend.twilio.gateway import BaseUrlHttpClient
-from tests.messaging.conftest import FROM_NUMBER, twilio_config
+from tests.messaging.conftest import FROM_NUMBER, daytime_zone, twilio_config
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,8 +76,9 @@ def test_two_workers_send_2000_texts_exactly_once(app, database_url, twilio, fac
     assert statuses(app) == Counter({"sent": 2000})
 
 
+@pytest.mark.real_clock
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(app, database_url, twilio, factory, coach):
-    patients = factory.patients(coach, 10, sms_consent=True)
+    patients = factory.patients(coach, 10, sms_consent=True, timezone=daytime_zone())
     queue_many(app, patients, 60)
     twilio.latency = 0.05
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "k" * 40, "TWILIO_ACCOUNT_SID": twilio.account_sid,

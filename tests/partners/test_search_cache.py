@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import pytest
 import redis
 import sqlalchemy as sa
+import time_machine
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from backend import create_app
 from backend.database import db, utcnow
+from backend.partners.catalogue_cache import BREAKER_SECONDS
 from backend.partners.models import CapacityReport
 from tests.conftest import ApiSession, app_config
 from tests.factories import PASSWORD
@@ -124,13 +127,21 @@ def test_programmes_never_share_an_answer(coach_api, detox, factory, login):
     assert [s["id"] for s in coach_api.get(DETOX_SEARCH).json] == [detox]
 
 
-def test_a_cache_outage_costs_speed_not_the_answer(coach, coach_api, detox, app_with, caplog):
-    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+def test_a_cache_outage_costs_speed_not_the_answer(coach, coach_api, detox, app_with, caplog, monkeypatch):
+    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2,
+                              retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2))  # as the app's client
     broken = app_with(coach, CACHE_TYPE="RedisCache", CACHE_REDIS_HOST=unreachable)
-    for _ in range(2):
+    calls = []
+    real_get = unreachable.get
+    monkeypatch.setattr(unreachable, "get", lambda *a, **kw: calls.append(a) or real_get(*a, **kw))
+    for _ in range(3):
         response = broken.get(DETOX_SEARCH)
         assert response.status_code == 200 and [s["id"] for s in response.json] == [detox]
     assert "catalogue cache get failed" in caplog.text
+    assert len(calls) == 1  # the breaker opened: the next searches did not wait on the dead cache
+    with time_machine.travel(utcnow() + timedelta(seconds=BREAKER_SECONDS + 1)):
+        assert broken.get(DETOX_SEARCH).status_code == 200
+    assert len(calls) == 2  # and it tries again once the breaker's time is up
 
 
 def test_cached_answers_expire_so_capacity_turns_stale_on_time(app, coach_api, detox):
@@ -141,8 +152,8 @@ def test_cached_answers_expire_so_capacity_turns_stale_on_time(app, coach_api, d
         db.session.execute(sa.update(CapacityReport).values(reported_at=utcnow() - timedelta(hours=25)))
         db.session.commit()
     assert len(coach_api.get("/api/v1/services?has_capacity=true").json) == 1  # still the cached answer
-    time.sleep(1.2)
-    assert coach_api.get("/api/v1/services?has_capacity=true").json == []
+    with time_machine.travel(utcnow() + timedelta(seconds=2)):  # past the entry's second, by our clock
+        assert coach_api.get("/api/v1/services?has_capacity=true").json == []
 
 
 def test_a_computed_search_costs_the_same_statements_for_any_page_size(app, coach_api, supervisor_api,
