@@ -11,9 +11,10 @@ from flask import Flask, request, send_from_directory
 from flask_jwt_extended import verify_jwt_in_request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from backend.api.openapi import JsonErrorApi
 from backend.config import load_config
 from backend.errors import ApiError, register_error_handlers
-from backend.extensions import JsonErrorApi, csrf, db, jwt, limiter, login_manager, migrate
+from backend.extensions import csrf, db, jwt, limiter, login_manager, migrate
 from backend.observability import configure_logging, init_request_logging
 from backend.twilio.gateway import init_gateway
 

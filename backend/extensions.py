@@ -6,18 +6,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_wtf import CSRFProtect
 
 from backend.database import db
-
-
-class JsonErrorApi(Api):
-    """flask-smorest Api whose error handlers are Bridgeline's own (see errors.py)."""
-
-    def _register_error_handlers(self):
-        pass
-
 
 migrate = Migrate(compare_type=True, render_as_batch=True)
 jwt = JWTManager()
@@ -26,4 +17,4 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 cache = Cache()
 
-__all__ = ["JsonErrorApi", "cache", "csrf", "db", "jwt", "limiter", "login_manager", "migrate"]
+__all__ = ["cache", "csrf", "db", "jwt", "limiter", "login_manager", "migrate"]

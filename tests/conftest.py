@@ -267,3 +267,52 @@ def run_named_job(app, name: str, **kwargs):
     from backend.jobs.runner import job_named, run_job
 
     return run_job(app, replace(job_named(name), kwargs=kwargs))
+
+
+# -- the OpenAPI contract: every API answer a test gets is checked against the document (tests/contract.py) --
+
+_contract: list = []  # the one Contract of this session, built from the first app's document
+
+
+def _contract_for(client, original_open):
+    if not _contract:
+        from tests.contract import Contract
+
+        _contract.append(Contract(original_open(client, "/api/v1/openapi.json").json))
+    return _contract[0]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def answers_checked_against_the_contract():
+    """Wrap every test client: an API answer the document does not declare fails the test that got it."""
+    from flask.testing import FlaskClient
+
+    original_open = FlaskClient.open
+
+    def open_checked(self, *args, **kwargs):
+        response = original_open(self, *args, **kwargs)
+        path = response.request.path
+        if path.startswith(("/api/v1/", "/hsds")) and not path.startswith("/api/v1/openapi"):
+            problems = _contract_for(self, original_open).violations(
+                response.request.method, path, response.status_code, response.headers, response.get_data())
+            assert not problems, "The answer breaks the OpenAPI contract:\n" + "\n".join(problems)
+        return response
+
+    FlaskClient.open = open_checked
+    yield
+    FlaskClient.open = original_open
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # CI runs the whole suite: every operation in the document must have been answered and checked.
+    required = os.environ.get("REQUIRE_CONTRACT_COVERAGE") == "1"
+    if required and _contract and exitstatus == 0 and _contract[0].operations - _contract[0].seen:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _contract:
+        contract = _contract[0]
+        missed = sorted(contract.operations - contract.seen)
+        terminalreporter.write_line(f"OpenAPI contract: {len(contract.seen)} of {len(contract.operations)} operations "
+                                    "answered and checked" + (f"; never called: {missed}" if missed else ""))

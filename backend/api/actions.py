@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from backend.api.openapi import mark_idempotent
 from backend.audit import service as audit
 from backend.common.errors import ConflictError, DomainError, PreconditionFailedError
 from backend.common.unit_of_work import after_rollback
@@ -64,6 +65,8 @@ def api_action(action: str, resource: str, *, idempotent: bool = False):
                 _refuse(action, resource, actor, kwargs, status, code)
                 raise
 
+        if idempotent:
+            mark_idempotent(wrapper)
         return wrapper
 
     return decorator

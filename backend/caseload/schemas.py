@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.common.schemas import ApiSchema, UtcDateTime
+from backend.common.schemas import ApiSchema, UtcDateTime, nullable
 from backend.patients.models import Acuity, PatientStatus
 
 OVERRIDE_REASON = fields.String(validate=validate.Length(min=1, max=2000))
@@ -33,6 +33,7 @@ class OverrideSchema(Schema):
     created_at = UtcDateTime()
 
 
+@nullable("preferred_name", "last_contact_at")
 class CaseloadPatientSchema(Schema):
     id = fields.Integer(attribute="patient.id")
     first_name = fields.String(attribute="patient.first_name")
@@ -77,6 +78,7 @@ class CheckInSummarySchema(Schema):
     wants_supervisor_contact = fields.Boolean()
 
 
+@nullable("last_check_in")
 class TeamRowSchema(CoachLoadSchema):
     level = fields.String(metadata={"enum": ["ok", "watch", "high"]})
     reasons = fields.List(fields.Nested(ReasonSchema))

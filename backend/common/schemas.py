@@ -9,7 +9,7 @@ from datetime import UTC
 import phonenumbers
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
 
 
@@ -32,6 +32,17 @@ class ApiBlueprint(Blueprint):
     """flask-smorest Blueprint using the strict parser."""
 
     ARGUMENTS_PARSER = StrictParser()
+
+
+def nullable(*names: str):
+    """Class decorator: these fields may be null on the wire, and the OpenAPI document says so."""
+
+    def apply(cls):
+        for name in names:
+            cls._declared_fields[name].allow_none = True
+        return cls
+
+    return apply
 
 
 class ApiSchema(Schema):
@@ -86,6 +97,13 @@ class PageQuerySchema(ApiSchema):
 
 
 class ErrorSchema(Schema):
-    error = fields.String(required=True)
-    message = fields.String(required=True)
-    errors = fields.Dict()
+    """Every refusal's body: a machine code, a message for people, the fields at fault; some add context keys
+    (e.g. `current_etag` on a 412, `load` and `cap` on a full caseload)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    error = fields.String(required=True, metadata={"description": "Machine code, e.g. caseload_cap_reached"})
+    message = fields.String(required=True, metadata={"description": "What happened, for people"})
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                         metadata={"description": "Field name -> what is wrong with it"})

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.common.schemas import ApiSchema, PageQuerySchema, UtcDateTime
+from backend.common.schemas import ApiSchema, PageQuerySchema, UtcDateTime, nullable
 from backend.consent.models import SignatureMethod
 
 REDISCLOSURE_NOTICE = (
@@ -23,6 +23,7 @@ def _program_name(program_id: int) -> str:
     return db.session.get(Program, program_id).name
 
 
+@nullable("revoked_at")
 class ConsentSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     patient_id = fields.Integer(dump_only=True)

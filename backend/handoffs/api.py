@@ -61,7 +61,10 @@ class HandoffConfirmationLink(MethodView):
 @blp.route("/handoffs/<int:handoff_id>/fhir")
 class HandoffFhir(MethodView):
     @api_action("export", "handoff")
-    @blp.response(200, description="A FHIR R4 Bundle: Task, ServiceRequest, Consent (IDSCL), Patient, Organizations")
+    @blp.response(200)
+    @blp.doc(responses={"200": {
+        "description": "A FHIR R4 Bundle: Task, ServiceRequest, Consent (IDSCL), Patient, Organizations",
+        "content": {"application/fhir+json": {"schema": {"type": "object", "description": "FHIR R4 Bundle"}}}}})
     def get(self, handoff_id):
         """The handoff as FHIR R4 (recorded as a disclosure; carries the §2.32 notice)."""
         response = jsonify(fhir.export_handoff(current_user, handoff_id))

@@ -2,10 +2,11 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.common.schemas import ApiSchema, UtcDateTime
+from backend.common.schemas import ApiSchema, UtcDateTime, nullable
 from backend.handoffs.models import FhirTaskStatus, HandoffKind
 
 
+@nullable("status_reason", "completed_at", "outcome")
 class HandoffSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     patient_id = fields.Integer(required=True)

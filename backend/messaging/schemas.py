@@ -2,12 +2,13 @@
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from backend.common.schemas import ApiSchema, PageQuerySchema, UtcDateTime
+from backend.common.schemas import ApiSchema, PageQuerySchema, UtcDateTime, nullable
 from backend.messaging.models import MessageDirection, MessageStatus
 from backend.messaging.plans import PLANS
 from backend.messaging.templates import TEMPLATES
 
 
+@nullable("template_key", "expires_at", "reason", "twilio_sid", "error_code", "plan_key", "sent_at")
 class MessageSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     patient_id = fields.Integer(dump_only=True)

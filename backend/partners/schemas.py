@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime
+from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime, nullable
 from backend.partners.vocabulary import CAPACITY_UNITS, MOUD, PAYERS, SERVICE_TYPES
 
 LANGUAGE = fields.String(validate=validate.Regexp(r"^[a-z]{2,3}$", error="Use an ISO 639 code such as en or es."))
@@ -24,6 +24,7 @@ class LocationSchema(ApiSchema):
     country = fields.String(load_default="US", validate=validate.Length(equal=2))
 
 
+@nullable("name")
 class PartnerContactSchema(ApiSchema):
     id = fields.String(dump_only=True)
     service_id = fields.String(allow_none=True)
@@ -34,6 +35,7 @@ class PartnerContactSchema(ApiSchema):
     best_hours = fields.String(allow_none=True, validate=validate.Length(max=200))
 
 
+@nullable("reported_by_id")
 class CapacitySchema(ApiSchema):
     available = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
     maximum = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=10000))
@@ -71,6 +73,7 @@ class ServiceUpdateSchema(ServiceInSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
 
 
+@nullable("capacity")
 class ServiceOutSchema(Schema):
     """A service card (backend/partners/search.py): what a coach needs to pick and call a partner."""
 
@@ -98,6 +101,7 @@ class ServiceOutSchema(Schema):
     capacity = fields.Nested(CapacitySchema, allow_none=True)
 
 
+@nullable("description", "last_verified_at")
 class OrganizationSchema(ApiSchema):
     id = fields.String(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))

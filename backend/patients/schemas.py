@@ -2,13 +2,14 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, TimeZoneName, UtcDateTime
+from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, TimeZoneName, UtcDateTime, nullable
 from backend.patients.models import Acuity, PatientSource, PatientStatus
 
 LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="Use an ISO 639-1 code such as en or es.")
 NAME = validate.Length(min=1, max=100)
 
 
+@nullable("closed_at")
 class PatientSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     first_name = fields.String(required=True, validate=NAME)

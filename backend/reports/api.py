@@ -33,6 +33,9 @@ class PartnerOutcomes(MethodView):
     @api_action("report", "partner_outcomes")
     @blp.arguments(DaysQuerySchema, location="query")
     @blp.response(200, PartnerOutcomeSchema(many=True))
+    @blp.doc(responses={"200": {"description": "The report, as JSON or (Accept: text/csv) a spreadsheet",
+                                "content": {"application/json": {"schema": PartnerOutcomeSchema(many=True)},
+                                            "text/csv": {"schema": {"type": "string"}}}}})
     def get(self, query):
         """Per partner: handoffs, accepted, attended, no-shows, show rate, median days, inbound referrals.
 

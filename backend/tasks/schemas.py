@@ -2,10 +2,11 @@
 
 from marshmallow import fields, validate
 
-from backend.common.schemas import ApiSchema, PageQuerySchema, UtcDateTime
+from backend.common.schemas import ApiSchema, PageQuerySchema, UtcDateTime, nullable
 from backend.tasks.models import TaskKind, TaskStatus
 
 
+@nullable("patient_id", "created_by_id", "completed_at")
 class TaskSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     patient_id = fields.Integer(dump_only=True)

@@ -2,11 +2,12 @@
 
 from marshmallow import fields, validate
 
-from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime
+from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime, nullable
 from backend.users.models import Role
 from backend.users.passwords import MIN_PASSWORD_LENGTH
 
 
+@nullable("last_login_at")
 class UserSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     program_id = fields.Integer(dump_only=True)

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from backend.common.schemas import ApiSchema, UtcDateTime
+from backend.common.schemas import ApiSchema, UtcDateTime, nullable
 
 SCALE = validate.Range(min=1, max=5)
 PROQOL = validate.Range(min=10, max=50)
@@ -20,6 +20,7 @@ class CheckInSchema(ApiSchema):
     created_at = UtcDateTime(dump_only=True)
 
 
+@nullable("duration_minutes")
 class SupervisionSessionSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     coach_id = fields.Integer(dump_only=True)
