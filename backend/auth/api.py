@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 
 from backend.auth import service
-from backend.auth.schemas import AccessTokenSchema, LoginSchema, TokenPairSchema
+from backend.auth.schemas import LoginSchema, RefreshedTokensSchema, TokenPairSchema
 from backend.common.schemas import ApiBlueprint
 from backend.common.unit_of_work import after_rollback, transaction
 from backend.extensions import limiter
@@ -44,10 +44,20 @@ class Login(MethodView):
 @blp.route("/refresh")
 class Refresh(MethodView):
     @jwt_required(refresh=True)
-    @blp.response(200, AccessTokenSchema)
+    @blp.response(200, RefreshedTokensSchema)
     def post(self):
-        """Exchange the refresh token (as the bearer token) for a new access token."""
-        return service.refresh(current_user, get_jwt()["sid"])
+        """Exchange the refresh token (as the bearer token) for new access and refresh tokens.
+
+        Keep the new refresh token: the one sent stops working. Sending a refresh token that was
+        already exchanged ends the session (it was copied), and both tokens must log in again.
+        """
+        claims = get_jwt()
+        try:
+            with transaction():
+                return service.refresh(current_user, claims["sid"], claims["jti"])
+        except service.tokens.RefreshTokenReusedError as reused:
+            after_rollback(functools.partial(service.end_reused_session, reused, current_user))
+            raise
 
 
 @blp.route("/logout")

@@ -22,3 +22,6 @@ class AuthSession(db.Model):
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))
     client: Mapped[str | None] = mapped_column(sa.String(200))
+    # The one refresh token of the session that may still be used: each refresh replaces it, and a replaced
+    # one presented again means it was copied, so the whole session ends (reuse detection).
+    refresh_jti: Mapped[str | None] = mapped_column(sa.String(36))

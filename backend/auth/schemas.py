@@ -17,8 +17,9 @@ class TokenPairSchema(ApiSchema):
     user = fields.Nested(UserSchema, required=True)
 
 
-class AccessTokenSchema(ApiSchema):
+class RefreshedTokensSchema(ApiSchema):
     access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True, metadata={"description": "Keep it: the one sent stops working"})
 
 
 login_schema = LoginSchema()

@@ -56,9 +56,15 @@ def login(email: str, password: str, client: str | None) -> dict:
     return {**issued, "user": user}
 
 
-def refresh(user: User, sid: str) -> dict:
-    """A new access token in the same session."""
-    return {"access_token": tokens.access_token_for_session(user, sid)}
+def refresh(user: User, sid: str, jti: str) -> dict:
+    """New access and refresh tokens in the same session; the refresh token presented stops working."""
+    return tokens.rotate_refresh_token(user, sid, jti)
+
+
+def end_reused_session(reused: tokens.RefreshTokenReusedError, user: User) -> None:
+    """A replaced refresh token came back: end its session (the entry point commits this after the rollback)."""
+    tokens.revoke_sessions([reused.sid], "refresh_token_reused")
+    audit.record("refresh", "session", actor=user, outcome="refresh_token_reused")
 
 
 def logout(user: User, sid: str) -> None:

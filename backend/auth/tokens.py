@@ -1,4 +1,9 @@
-"""JWT sessions: issue, revoke and check tokens; JSON errors for token failures."""
+"""JWT sessions: issue, rotate, revoke and check tokens; JSON errors for token failures.
+
+PostgreSQL decides whether a session is live (one query, with the user): a
+missing Redis key can never revive a logged-out token, and a token naming a
+session that does not exist is refused.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,11 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Flask, current_app, jsonify
-from flask_jwt_extended import create_access_token, create_refresh_token
+from flask import Flask, current_app, g, jsonify
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 
 from backend.auth.models import AuthSession
+from backend.common.errors import UnauthenticatedError
 from backend.database import db, utcnow
 from backend.errors import error_body
 from backend.extensions import jwt
@@ -17,12 +23,23 @@ from backend.users.events import access_withdrawn
 from backend.users.models import User
 
 
-def _redis():
-    return current_app.extensions.get("bridgeline_redis")
+class RefreshTokenReusedError(UnauthenticatedError):
+    """A refresh token that was already replaced came back: it was copied, so its session must end."""
+
+    def __init__(self, sid: str):
+        super().__init__("refresh_token_reused", "This refresh token was already used. Log in again.")
+        self.sid = sid
 
 
-def _revoked_key(sid: str) -> str:
-    return f"bridgeline:revoked-sid:{sid}"
+def _access_token(user: User, sid: str) -> str:
+    claims = {"sid": sid, "role": str(user.role), "program_id": user.program_id}
+    return create_access_token(identity=str(user.id), additional_claims=claims)
+
+
+def _refresh_token(user: User, session: AuthSession) -> str:
+    token = create_refresh_token(identity=str(user.id), additional_claims={"sid": session.id})
+    session.refresh_jti = decode_token(token)["jti"]  # the only refresh token of the session still usable
+    return token
 
 
 def issue_tokens(user: User, client: str | None = None) -> dict:
@@ -33,21 +50,25 @@ def issue_tokens(user: User, client: str | None = None) -> dict:
         client=(client or "")[:200] or None,
     )
     db.session.add(session)
-    claims = {"sid": session.id, "role": str(user.role), "program_id": user.program_id}
-    return {
-        "access_token": create_access_token(identity=str(user.id), additional_claims=claims),
-        "refresh_token": create_refresh_token(identity=str(user.id), additional_claims={"sid": session.id}),
-    }
+    return {"access_token": _access_token(user, session.id), "refresh_token": _refresh_token(user, session)}
 
 
-def access_token_for_session(user: User, sid: str) -> str:
-    """A new access token in an existing session (refresh)."""
-    claims = {"sid": sid, "role": str(user.role), "program_id": user.program_id}
-    return create_access_token(identity=str(user.id), additional_claims=claims)
+def rotate_refresh_token(user: User, sid: str, jti: str) -> dict:
+    """Exchange a refresh token for new access and refresh tokens; the one presented stops working.
+
+    Presenting a refresh token that was already exchanged raises RefreshTokenReusedError: the
+    entry point then ends the session (after rolling back), so a stolen copy is useless too.
+    """
+    session = db.session.get(AuthSession, sid, with_for_update=True, populate_existing=True)
+    if session is None or session.revoked_at is not None or session.user_id != user.id:
+        raise UnauthenticatedError("token_revoked", "The token was revoked. Log in again.")
+    if session.refresh_jti is not None and session.refresh_jti != jti:
+        raise RefreshTokenReusedError(sid)
+    return {"access_token": _access_token(user, sid), "refresh_token": _refresh_token(user, session)}
 
 
 def revoke_sessions(session_ids: list[str], reason: str) -> None:
-    """Revoke sessions in the database and, when configured, in Redis (checked by every worker)."""
+    """Revoke sessions: their access and refresh tokens stop working in every worker at once."""
     if not session_ids:
         return
     db.session.execute(
@@ -55,13 +76,6 @@ def revoke_sessions(session_ids: list[str], reason: str) -> None:
         .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
-    redis = _redis()
-    if redis is not None:
-        ttl = int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
-        pipe = redis.pipeline()
-        for sid in session_ids:
-            pipe.set(_revoked_key(sid), "1", ex=ttl)
-        pipe.execute()
 
 
 def revoke_all_sessions(user_id: int, reason: str) -> None:
@@ -79,17 +93,14 @@ def _end_sessions_of(user_id: int, reason: str) -> None:
     revoke_all_sessions(user_id, reason)
 
 
-def is_session_revoked(sid: str | None) -> bool:
-    """True when the token's session was revoked or never existed."""
-    if not sid:
-        return True
-    redis = _redis()
-    if redis is not None:
-        return bool(redis.exists(_revoked_key(sid)))
-    revoked_at = db.session.execute(
-        sa.select(AuthSession.revoked_at).where(AuthSession.id == sid)
-    ).first()
-    return revoked_at is None or revoked_at[0] is not None
+def live_session_user(sid: str | None, user_id: str | None) -> User | None:
+    """The user of a live session (it exists, is the token's user's, not revoked, not expired), in one query."""
+    if not sid or not user_id or not str(user_id).isdigit():
+        return None
+    return db.session.scalar(
+        sa.select(User).join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.id == sid, User.id == int(user_id), AuthSession.revoked_at.is_(None),
+               AuthSession.expires_at > utcnow()))
 
 
 def _json_error(status: int, code: str, message: str):
@@ -107,11 +118,12 @@ def init_jwt(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload):
-        return is_session_revoked(payload.get("sid"))
+        g.session_user = live_session_user(payload.get("sid"), payload.get("sub"))
+        return g.session_user is None
 
     @jwt.user_lookup_loader
     def _load_user(_header, payload):
-        user = db.session.get(User, int(payload["sub"]))
+        user = g.pop("session_user", None)  # found with the session, in the same query
         return user if user is not None and user.active else None
 
     @jwt.user_lookup_error_loader

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+from flask_jwt_extended import create_access_token, decode_token
+
 from backend import create_app
-from tests.conftest import app_config
+from backend.auth.models import AuthSession
+from backend.database import db, utcnow
+from tests.conftest import app_config, flush_test_redis
 from tests.factories import PASSWORD
 
 
@@ -127,3 +132,51 @@ def test_revocation_without_redis_is_checked_in_the_database(database_url):
     assert second.get("/api/v1/me", headers=headers).status_code == 200
     client.post("/api/v1/auth/logout", headers=headers)
     assert second.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_logged_out_token_stays_refused_whatever_redis_forgets(app, client, coach_api):
+    """Redis restarted without persistence, or evicted keys: logout still holds (PostgreSQL decides)."""
+    refresh = {"Authorization": f"Bearer {coach_api.tokens['refresh_token']}"}
+    assert coach_api.post("/api/v1/auth/logout").status_code == 204
+    flush_test_redis()
+    assert coach_api.get("/api/v1/me").status_code == 401
+    assert client.post("/api/v1/auth/refresh", headers=refresh).status_code == 401
+
+
+def test_a_signed_token_naming_a_session_that_does_not_exist_is_refused(app, client, coach):
+    with app.test_request_context():
+        forged = create_access_token(identity=str(coach.id), additional_claims={
+            "sid": "00000000-0000-4000-8000-000000000000", "role": "coach", "program_id": coach.program_id})
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and response.json["error"] == "token_revoked"
+
+
+def test_a_session_is_only_its_own_users(app, client, coach_api, other_coach):
+    """A token signed for another user but naming this user's session id is refused."""
+    with app.test_request_context():
+        sid = decode_token(coach_api.tokens["access_token"])["sid"]
+        borrowed = create_access_token(identity=str(other_coach.id), additional_claims={"sid": sid})
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {borrowed}"}).status_code == 401
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_ends_the_session(client, coach_api):
+    first_refresh = {"Authorization": f"Bearer {coach_api.tokens['refresh_token']}"}
+    rotated = client.post("/api/v1/auth/refresh", headers=first_refresh)
+    assert rotated.status_code == 200 and set(rotated.json) == {"access_token", "refresh_token"}
+    assert rotated.json["refresh_token"] != coach_api.tokens["refresh_token"]
+    new_access = {"Authorization": f"Bearer {rotated.json['access_token']}"}
+    assert client.get("/api/v1/me", headers=new_access).status_code == 200
+
+    replay = client.post("/api/v1/auth/refresh", headers=first_refresh)  # a copy of the old one comes back
+    assert replay.status_code == 401 and replay.json["error"] == "refresh_token_reused"
+    # The whole session ended: the legitimate holder's new tokens stop working too.
+    assert client.get("/api/v1/me", headers=new_access).status_code == 401
+    second_refresh = {"Authorization": f"Bearer {rotated.json['refresh_token']}"}
+    assert client.post("/api/v1/auth/refresh", headers=second_refresh).status_code == 401
+
+
+def test_an_expired_session_is_refused_even_with_a_fresh_access_token(app, client, coach_api):
+    with app.app_context():
+        db.session.execute(sa.update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert coach_api.get("/api/v1/me").status_code == 401
