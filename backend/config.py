@@ -49,6 +49,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_ATTEMPTS_PER_ADDRESS": env.get("LOGIN_ATTEMPTS_PER_ADDRESS", "20 per minute"),
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: limits are counted per process meanwhile (with a warning), never an error for the user.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "bridgeline"),
         "IDEMPOTENCY_KEY_TTL": timedelta(hours=24),
         # Catalogue searches are cached until the catalogue changes, at most this long (0 turns caching off).

@@ -3,8 +3,10 @@ each domain error is answered with."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
+import sqlalchemy as sa
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -152,7 +154,28 @@ def handle_http_exception(error: HTTPException):
     return response
 
 
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+RETRY_AFTER_DATABASE_DOWN = 5
+
+
+def handle_database_down(error: Exception):
+    """The database does not answer: 503 with Retry-After (a load balancer and the app both know to wait)."""
+    with contextlib.suppress(Exception):
+        db.session.rollback()
+    log.error("database unavailable: %s", type(error).__name__)
+    if not wants_json():
+        return "The service is briefly unavailable. Try again in a moment.", 503, {
+            "Retry-After": str(RETRY_AFTER_DATABASE_DOWN)}
+    response = jsonify(error_body(503, "service_unavailable", "The service is briefly unavailable. Try again in a "
+                                                              "moment."))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_DATABASE_DOWN)
+    return response
+
+
 def handle_unexpected(error: Exception):
+    if isinstance(error, DATABASE_DOWN):
+        return handle_database_down(error)
     db.session.rollback()
     log.exception("unhandled error: %s", type(error).__name__)
     if not wants_json():

@@ -316,3 +316,9 @@ def pytest_terminal_summary(terminalreporter):
         missed = sorted(contract.operations - contract.seen)
         terminalreporter.write_line(f"OpenAPI contract: {len(contract.seen)} of {len(contract.operations)} operations "
                                     "answered and checked" + (f"; never called: {missed}" if missed else ""))
+
+
+@pytest.fixture
+def factory_for():
+    """A Factory for an app a test built itself (another worker, other settings)."""
+    return Factory
