@@ -13,7 +13,7 @@ from backend.auth import service as auth_service
 from backend.auth.api import login_address_limiter
 from backend.caseload import service as caseload_service
 from backend.common.errors import DomainError
-from backend.common.unit_of_work import after_rollback
+from backend.common.unit_of_work import after_rollback, transaction
 from backend.database import db
 from backend.errors import http_status
 from backend.extensions import csrf, login_manager
@@ -33,7 +33,10 @@ login_manager.session_protection = "strong"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active and user.is_staff_lead else None
+    if user is None or not user.active or not user.is_staff_lead:
+        return None
+    # A cookie from before the last logout (a copy, a shared computer) opens nothing.
+    return user if session.get("panel_version") == user.panel_session_version else None
 
 
 @blueprint.before_request
@@ -139,6 +142,7 @@ def login():
                 db.session.commit()
                 session.clear()  # a fresh session on login (no fixation)
                 session.permanent = True
+                session["panel_version"] = user.panel_session_version
                 login_user(user)
                 return redirect(url_for("admin.dashboard"))
     elif request.method == "POST":
@@ -151,6 +155,8 @@ def login():
 def logout():
     """End the panel session."""
     if LogoutForm().validate_on_submit():
+        with transaction():
+            auth_service.end_panel_sessions(current_user)
         logout_user()
         session.clear()
         flash("You are logged out.", "info")

@@ -73,6 +73,12 @@ def logout(user: User, sid: str) -> None:
     audit.record("logout", "session", actor=user)
 
 
+def end_panel_sessions(user: User) -> None:
+    """Log the user out of the panel everywhere: every cookie issued before now stops working."""
+    user.panel_session_version += 1
+    audit.record("logout", "panel_session", actor=user)
+
+
 def purge_ended_sessions() -> int:
     """Delete sessions that ended (expired or were revoked) more than SESSION_RECORDS_KEPT ago."""
     cutoff = utcnow() - SESSION_RECORDS_KEPT

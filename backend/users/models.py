@@ -36,6 +36,9 @@ class User(TimestampMixin, db.Model):
     on_shift: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     last_login_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None]
+    # Panel cookies carry the version they were issued under; logging out (or a password change) moves it on,
+    # so a copy of an old cookie opens nothing.
+    panel_session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)
 

@@ -62,3 +62,17 @@ def test_deactivated_supervisor_loses_the_panel_session(panel_login, client, adm
     assert client.get("/admin/").status_code == 200
     admin_api.patch(f"/api/v1/users/{supervisor.id}", json={"active": False})
     assert client.get("/admin/").status_code == 302
+
+
+def test_a_copy_of_the_cookie_opens_nothing_after_logout(panel_login, client, admin_user):
+    """Logout ends the session on the server: an old cookie (copied, or left on a shared computer) is refused."""
+    panel_login(admin_user.email, PASSWORD)
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    copied = client.get_cookie("session").value
+    client.post("/admin/logout", data={"csrf_token": csrf_token(dashboard)})
+    client.set_cookie("session", copied)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+    assert "panel_version" not in (client.get_cookie("session").value if client.get_cookie("session") else "")
+    panel_login(admin_user.email, PASSWORD)  # logging in again works
+    assert client.get("/admin/").status_code == 200
