@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from backend.audit import service as audit
+from backend.common.spreadsheet import csv_text
 from backend.database import db, utcnow
 from backend.handoffs.models import FhirTaskStatus, Handoff
 from backend.handoffs.transitions import NO_SHOW
@@ -62,9 +61,5 @@ def partner_outcomes(actor: User, days: int) -> list[dict]:
 
 
 def as_csv(report: list[dict]) -> str:
-    """The report as CSV (no patient names: there are none in it)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(report)
-    return buffer.getvalue()
+    """The report as CSV (no patient names: there are none in it; partner names cannot act as formulas)."""
+    return csv_text(report, COLUMNS)

@@ -46,3 +46,21 @@ def test_referring_partner_must_belong_to_the_programme(supervisor_api, factory)
     response = supervisor_api.post("/api/v1/patients", json={"first_name": "A", "last_name": "B", "source": "partner",
                                                              "referring_organization_id": "not-ours"})
     assert response.status_code == 422 and "referring_organization_id" in response.json["errors"]
+
+
+def test_a_partner_named_like_a_formula_is_exported_as_text(coach_api, supervisor_api, factory, coach):
+    """CSV injection: a partner named `=HYPERLINK(...)` must not run when a supervisor opens the file."""
+    patient, org_id, service_id = setup_handoff(coach_api, supervisor_api, factory, coach)
+    supervisor_api.patch(f"/api/v1/partners/{org_id}", json={"name": '=HYPERLINK("http://x.test","Open")'})
+    handoff(coach_api, patient, service_id)
+    text = supervisor_api.get("/api/v1/reports/partners", headers={"Accept": "text/csv"}).get_data(as_text=True)
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row["organization_name"] == "'=HYPERLINK(\"http://x.test\",\"Open\")" and row["handoffs"] == "1"
+
+
+def test_every_formula_start_is_neutralised_and_numbers_are_left_alone():
+    from backend.common.spreadsheet import csv_text
+
+    rows = [{"name": start + "SUM(A1)", "count": -3} for start in ("=", "+", "-", "@", "\t", "\r")]
+    parsed = list(csv.DictReader(io.StringIO(csv_text(rows, ["name", "count"]))))
+    assert all(r["name"].startswith("'") for r in parsed) and {r["count"] for r in parsed} == {"-3"}
