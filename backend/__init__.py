@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, request, send_from_directory
 from flask_jwt_extended import verify_jwt_in_request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from backend.api.openapi import JsonErrorApi
 from backend.config import load_config
@@ -29,6 +30,8 @@ DEFAULT_UI_BLUEPRINTS = ("admin:blueprint",)
 def create_app(config_overrides: dict | None = None) -> Flask:
     """Build the Flask application."""
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    # An id no 32-bit column can hold is no record of ours: the route does not match, 404 (not a database error).
+    app.url_map.converters["int"] = RecordIdConverter
     app.config.update(load_config(app.instance_path, config_overrides))
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app.config["LOG_LEVEL"])
@@ -52,6 +55,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         module, _, attr = dotted.partition(":")
         app.register_blueprint(getattr(importlib.import_module(module), attr))
     return app
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:...>` in every route: 0 to 2^31 - 1, what the id columns hold."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -176,6 +176,10 @@ def handle_database_down(error: Exception):
 def handle_unexpected(error: Exception):
     if isinstance(error, DATABASE_DOWN):
         return handle_database_down(error)
+    if isinstance(error, RecursionError) and wants_json():  # JSON nested thousands deep: no one means that
+        db.session.rollback()
+        return handle_domain_error(InvalidError("validation_error", "The JSON body is nested too deeply.",
+                                                errors={"_schema": ["Nested too deeply."]}))
     db.session.rollback()
     log.exception("unhandled error: %s", type(error).__name__)
     if not wants_json():

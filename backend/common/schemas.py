@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from datetime import UTC
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import phonenumbers
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 from webargs.flaskparser import FlaskParser
 
 
@@ -45,14 +46,61 @@ def nullable(*names: str):
     return apply
 
 
+# What the database can hold: 32-bit ids and counts, and dates a person could mean.
+INT_RANGE = validate.Range(min=-(2**31), max=2**31 - 1)
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def _nul_fields(data, path: str = "") -> list[str]:
+    """The fields (dotted paths) of raw input whose text holds a NUL character."""
+    if isinstance(data, str):
+        return [path or "_schema"] if "\x00" in data else []
+    if isinstance(data, dict):
+        return [f for key, value in data.items()
+                for f in _nul_fields(key, path) + _nul_fields(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(data, list | tuple):
+        return [f for index, value in enumerate(data) for f in _nul_fields(value, f"{path}.{index}" if path else
+                                                                             str(index))]
+    return []
+
+
 class ApiSchema(Schema):
+    """Every API input: unknown fields refused, no NUL characters, integers a 32-bit column can hold."""
+
     class Meta:
         unknown = RAISE
+
+    def on_bind_field(self, field_name, field_obj):
+        if isinstance(field_obj, fields.Integer) and not any(isinstance(v, validate.Range)
+                                                             for v in field_obj.validators):
+            field_obj.validators = [*field_obj.validators, INT_RANGE]
+
+    @pre_load(pass_collection=True)
+    def _refuse_nul_characters(self, data, **_kwargs):
+        # PostgreSQL cannot store NUL in text, and no person types one: refused, naming the field.
+        bad = _nul_fields(dict(data.items()) if isinstance(data, Mapping) else data)
+        if bad:
+            raise ValidationError({name: ["Must not contain NUL characters."] for name in bad})
+        return data
+
+
+class BoundedAwareDateTime(fields.AwareDateTime):
+    """An aware datetime between 1900 and 3000, so it converts to UTC and fits the database."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            moment = super()._deserialize(value, attr, data, **kwargs)
+            moment.astimezone(UTC)
+        except (OverflowError, OSError) as exc:
+            raise ValidationError("Not a representable date and time.") from exc
+        if not EARLIEST <= moment < LATEST:
+            raise ValidationError("Must be between 1900 and 3000.")
+        return moment
 
 
 def UtcDateTime(**kwargs) -> fields.AwareDateTime:  # noqa: N802 - reads like a field class
     """An ISO 8601 datetime; a value without an offset is taken as UTC."""
-    return fields.AwareDateTime(default_timezone=UTC, format="iso", **kwargs)
+    return BoundedAwareDateTime(default_timezone=UTC, format="iso", **kwargs)
 
 
 def normalise_phone(value: str, region: str) -> str:
@@ -92,7 +140,7 @@ class TimeZoneName(fields.String):
 
 
 class PageQuerySchema(ApiSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 

@@ -8,7 +8,7 @@ from backend.common.errors import DomainError
 from backend.errors import http_status
 from backend.messaging import inbound
 from backend.twilio.twiml import messaging_document, twiml_response
-from backend.twilio.webhooks import dialled_program, twilio_webhook
+from backend.twilio.webhooks import dialled_program, twilio_webhook, webhook_form
 
 blueprint = Blueprint("twilio_webhooks", __name__, url_prefix="/webhooks/twilio")
 
@@ -29,7 +29,7 @@ sms_webhook = twilio_webhook(render=_reply, refuse=_refuse)
 @sms_webhook
 def inbound_sms():
     """A patient's text: keywords act at once; anything else reaches their coach."""
-    form = request.form
+    form = webhook_form()
     return inbound.handle_inbound(dialled_program(), form.get("From", ""), form.get("To", ""), form.get("Body", ""),
                                   form.get("MessageSid") or form.get("SmsSid"))
 
@@ -38,9 +38,9 @@ def inbound_sms():
 @sms_webhook
 def delivery_status():
     """A delivery receipt for one of our texts."""
-    form = request.form
-    code = form.get("ErrorCode")
+    form = webhook_form()
+    code = form.get("ErrorCode")  # digits only: "²" passes isdigit() but is no number
     inbound.apply_status_callback(form.get("MessageSid") or form.get("SmsSid", ""),
                                   form.get("MessageStatus") or form.get("SmsStatus", ""),
-                                  int(code) if code and code.isdigit() else None,
+                                  int(code) if code and code.isascii() and code.isdigit() else None,
                                   request.args.get("message", type=int), request.args.get("attempt", type=int))

@@ -31,13 +31,18 @@ def check_signature() -> None:
         raise RefusedWebhookError(403, "invalid_signature", "The request is not signed by Twilio.")
 
 
+def webhook_form() -> dict[str, str]:
+    """The signed form Twilio sent, with NUL characters removed (a patient's words are kept, never refused)."""
+    return {key: value.replace("\x00", "") for key, value in request.form.items()}
+
+
 def dialled_program() -> Program:
     """The programme that owns the number the text or call reached (or its Messaging Service).
 
     A number no programme owns is refused and logged without the sender: filing it
     anywhere would disclose a patient's words or call to the wrong programme.
     """
-    form = request.form
+    form = webhook_form()
     program = owning_program(form.get("To"), form.get("MessagingServiceSid"))
     if program is None:
         log.warning("webhook refused: number %s belongs to no programme", redact(form.get("To")))

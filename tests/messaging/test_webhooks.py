@@ -166,3 +166,27 @@ def test_undelivered_30003_is_retried_once(app, twilio, via_client, factory, coa
                                 post=via_client)
     message = load(app, mid)
     assert message.status == "queued" and message.reason == "retry once: handset unreachable"
+
+
+def test_a_reply_with_a_nul_character_is_kept_without_it(app, twilio, via_client, factory, coach):
+    """A patient's words are never dropped: the NUL PostgreSQL cannot store is removed, the rest kept."""
+    patient = factory.patient(coach)
+    status, _ = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "on my\x00 way", post=via_client)
+    assert status == 200
+    (message,) = all_messages(app)
+    assert message.body == "on my way" and message.patient_id == patient.id
+
+
+def test_a_receipt_with_a_non_ascii_digit_error_code_changes_nothing(app, twilio, via_client, factory, coach):
+    patient = factory.patient(coach)
+    mid = queue(app, patient)
+    run(app, dispatch_due)
+    sid = load(app, mid).twilio_sid
+    params = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "²"}
+    status, _ = via_client_post(via_client, twilio, STATUS_URL, params)
+    assert status == 200 and load(app, mid).error_code is None
+
+
+def via_client_post(via_client, twilio, url, params):
+    response = via_client(url, params, {"X-Twilio-Signature": twilio.sign(url, params)})
+    return response.status_code, response.get_data(as_text=True)
