@@ -1,11 +1,11 @@
 """Audit event schemas."""
 
-from marshmallow import fields
+from marshmallow import Schema, fields
 
-from backend.common.schemas import ApiSchema, PageQuerySchema, UtcDateTime
+from backend.common.schemas import PageQuerySchema, UtcDateTime
 
 
-class AuditEventSchema(ApiSchema):
+class AuditEventSchema(Schema):  # answers only: never loaded
     id = fields.Integer()
     occurred_at = UtcDateTime()
     user_id = fields.Integer(allow_none=True)

@@ -46,8 +46,10 @@ def nullable(*names: str):
     return apply
 
 
-# What the database can hold: 32-bit ids and counts, and dates a person could mean.
+# What the database can hold: 32-bit ids and counts, and dates a person could mean; no text field is unbounded
+# (a field stored in a shorter column says so with its own Length, checked against the models by a test).
 INT_RANGE = validate.Range(min=-(2**31), max=2**31 - 1)
+TEXT_MAX = validate.Length(max=10_000)
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
 
 
@@ -74,6 +76,9 @@ class ApiSchema(Schema):
         if isinstance(field_obj, fields.Integer) and not any(isinstance(v, validate.Range)
                                                              for v in field_obj.validators):
             field_obj.validators = [*field_obj.validators, INT_RANGE]
+        if isinstance(field_obj, fields.String) and not any(isinstance(v, validate.Length)
+                                                            for v in field_obj.validators):
+            field_obj.validators = [*field_obj.validators, TEXT_MAX]
 
     @pre_load(pass_collection=True)
     def _refuse_nul_characters(self, data, **_kwargs):

@@ -30,7 +30,7 @@ class PartnerContactSchema(ApiSchema):
     service_id = fields.String(allow_none=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     title = fields.String(allow_none=True, validate=validate.Length(max=200))
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phone = PhoneNumber(allow_none=True)
     best_hours = fields.String(allow_none=True, validate=validate.Length(max=200))
 
@@ -61,8 +61,8 @@ class ServiceInSchema(ApiSchema):
     same_day_intake = fields.Boolean()
     hours = fields.String(allow_none=True, validate=validate.Length(max=500))
     phone = PhoneNumber(allow_none=True)
-    email = fields.Email(allow_none=True)
-    url = fields.Url(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    url = fields.Url(allow_none=True, validate=validate.Length(max=500))
     location = fields.Nested(LocationSchema, load_only=True)
 
 
@@ -107,8 +107,8 @@ class OrganizationSchema(ApiSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     alternate_name = fields.String(allow_none=True, validate=validate.Length(max=200))
     description = fields.String(load_default="")
-    email = fields.Email(allow_none=True)
-    website = fields.Url(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    website = fields.Url(allow_none=True, validate=validate.Length(max=500))
     phone = PhoneNumber(allow_none=True)
     last_verified_at = UtcDateTime(dump_only=True)
     contacts = fields.List(fields.Nested(PartnerContactSchema), dump_only=True)

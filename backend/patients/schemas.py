@@ -16,7 +16,7 @@ class PatientSchema(ApiSchema):
     last_name = fields.String(required=True, validate=NAME)
     preferred_name = fields.String(allow_none=True, validate=validate.Length(max=100))
     phone = PhoneNumber(allow_none=True)
-    language = fields.String(validate=LANGUAGE)
+    language = fields.String(validate=[LANGUAGE, validate.Length(max=8)])
     timezone = TimeZoneName()
     sms_consent = fields.Boolean()
     sms_opted_out = fields.Boolean(dump_only=True)
