@@ -110,9 +110,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _register_api(app: Flask) -> None:
+    from backend.audit import service as audit
     from backend.audit.api import blp as audit_blp
     from backend.auth.api import blp as auth_blp
     from backend.caseload.api import blp as caseload_blp
+    from backend.common.unit_of_work import after_rollback
     from backend.consent.api import blp as consent_blp
     from backend.contacts.api import blp as contacts_blp
     from backend.handoffs.api import blp as handoffs_blp
@@ -146,6 +148,20 @@ def _register_api(app: Flask) -> None:
         # Deny by default: every API path needs an access token unless listed as public.
         if request.path.startswith(("/api/v1/", "/hsds")) and request.path not in PUBLIC_API_PATHS:
             verify_jwt_in_request()
+
+    @app.after_request
+    def _audit_refused_authentication(response):
+        # Probing patient routes with stolen or forged tokens leaves a trail (with the client's address).
+        if response.status_code == 401 and (request.path.startswith("/api/v1/patients")
+                                            or "patient_id" in (request.view_args or {})):
+            patient_ref = (request.view_args or {}).get("patient_id")
+            try:
+                after_rollback(lambda: audit.record(
+                    "access", "patient", actor=None, outcome="unauthenticated",
+                    resource_id=patient_ref, details={"route": request.url_rule.rule if request.url_rule else None}))
+            except Exception:  # noqa: BLE001 - the refusal stands even if its audit row cannot be written
+                app.logger.exception("could not audit a refused authentication")
+        return response
 
     @app.before_request
     def _require_json_body():

@@ -73,6 +73,6 @@ def init_request_logging(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         duration_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
-        access_log.info("method=%s route=%s status=%s duration_ms=%.1f",
-                        request.method, route, response.status_code, duration_ms)
+        access_log.info("method=%s route=%s status=%s duration_ms=%.1f client=%s",
+                        request.method, route, response.status_code, duration_ms, request.remote_addr or "-")
         return response

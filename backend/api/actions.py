@@ -43,7 +43,7 @@ def api_action(action: str, resource: str, *, idempotent: bool = False):
             if key:
                 earlier = idempotency.find(actor.id, key)
                 if earlier is not None:
-                    return idempotency.replay(earlier, fingerprint)
+                    return _replayed(earlier, fingerprint, action, resource, actor, kwargs)
             try:
                 response = view(*args, **kwargs)
                 if key:
@@ -57,7 +57,7 @@ def api_action(action: str, resource: str, *, idempotent: bool = False):
                 db.session.rollback()
                 earlier = idempotency.find(actor.id, key) if key else None
                 if earlier is not None:  # a concurrent retry with the same key won the race
-                    return idempotency.replay(earlier, fingerprint)
+                    return _replayed(earlier, fingerprint, action, resource, actor, kwargs)
                 _refuse(action, resource, actor, kwargs, 409, "conflict")
                 raise ConflictError("conflict", "Someone changed the same records at the same time. Retry.") from exc
             except (DomainError, HTTPException) as exc:
@@ -70,6 +70,14 @@ def api_action(action: str, resource: str, *, idempotent: bool = False):
         return wrapper
 
     return decorator
+
+
+def _replayed(earlier, fingerprint, action, resource, actor, view_kwargs):
+    """The stored answer again; it shows patient data once more, so it is audited like the first."""
+    response = idempotency.replay(earlier, fingerprint)
+    audit.record(action, resource, actor=actor, outcome="replayed", patient_id=view_kwargs.get("patient_id"))
+    db.session.commit()
+    return response
 
 
 def _refuse(action, resource, actor, view_kwargs, status, code) -> None:

@@ -81,7 +81,9 @@ def assign_patient(actor: User, patient_id: int, coach_id: int, override_reason:
     coach = coach_in_program(actor, coach_id)
     lock_coaches([coach.id])
     patient = _assignable(actor, patient_id)
-    if patient.coach_id == coach.id:
+    if patient.coach_id == coach.id:  # nothing to move, but the answer shows the patient: audited
+        audit.record("assign", "patient", actor=actor, patient_id=patient.id, resource_id=patient.id,
+                     outcome="unchanged")
         return patient
     _give_within_cap(patient, coach, actor, AssignmentMethod.MANUAL, reason)
     db.session.flush()

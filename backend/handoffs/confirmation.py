@@ -65,6 +65,9 @@ def link_summary(token: str) -> dict:
     """What the partner may see: initials, appointment, reference; nothing else about the patient."""
     link, handoff = _link(token)
     patient = db.session.get(Patient, handoff.patient_id)
+    # The partner sees initials and an appointment: a disclosure to someone without an account, so audited.
+    audit.record("view", "confirmation_link", actor=None, program_id=handoff.program_id, patient_id=patient.id,
+                 resource_id=handoff.id)
     return {"initials": f"{patient.first_name[:1]}.{patient.last_name[:1]}.".upper(),
             "appointment_at": handoff.appointment_at, "reference": handoff.reference,
             "timezone": patient.timezone, "closed": handoff.status not in OPEN_STATUSES}

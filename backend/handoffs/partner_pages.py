@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 
 from backend.common.unit_of_work import transaction
 from backend.consent.schemas import REDISCLOSURE_NOTICE
-from backend.database import db
 from backend.extensions import csrf, limiter
 from backend.handoffs import confirmation
 
@@ -33,7 +32,8 @@ def confirm(token: str):
     if len(token) > 100:
         abort(404)
     try:
-        summary = confirmation.link_summary(token)
+        with transaction():  # the view itself is audited
+            summary = confirmation.link_summary(token)
     except confirmation.LinkUnusableError as problem:
         return render_template("handoffs/confirm_done.html", message=problem.message), problem.status
     if request.method == "POST":
@@ -47,7 +47,6 @@ def confirm(token: str):
         except confirmation.LinkUnusableError as problem:  # answered or closed meanwhile
             return render_template("handoffs/confirm_done.html", message=problem.message), problem.status
         return render_template("handoffs/confirm_done.html", message="Thank you. Your answer was recorded.")
-    db.session.rollback()  # a read: nothing to keep
     local = summary["appointment_at"].astimezone(zoneinfo.ZoneInfo(summary["timezone"])) \
         if summary["appointment_at"] else None
     return render_template("handoffs/confirm.html", summary=summary, form=AnswerForm(), notice=REDISCLOSURE_NOTICE,

@@ -77,3 +77,38 @@ def test_admin_reads_the_audit_log_and_coach_cannot(app, admin_api, coach_api, f
     refused = coach_api.get("/api/v1/audit-events")
     assert refused.status_code == 403
     assert events(app, resource="audit_event", outcome="forbidden")
+
+
+def test_an_idempotent_replay_is_audited_like_the_first_answer(app, coach_api, factory, coach):
+    patient = factory.patient(coach)
+    body, key = {"kind": "phone"}, {"Idempotency-Key": "replay-audit-0001"}
+    first = coach_api.post(f"/api/v1/patients/{patient.id}/contacts", json=body, headers=key)
+    again = coach_api.post(f"/api/v1/patients/{patient.id}/contacts", json=body, headers=key)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json == first.json
+    assert [e.outcome for e in events(app, patient_id=patient.id, resource="contact")] == ["success", "replayed"]
+
+
+def test_a_no_op_assignment_is_audited(app, coach_api, factory, coach):
+    patient = factory.patient(coach)
+    response = coach_api.post(f"/api/v1/patients/{patient.id}/assignment", json={"coach_id": coach.id})
+    assert response.status_code == 200 and response.json["coach_id"] == coach.id
+    assert [e.outcome for e in events(app, patient_id=patient.id, action="assign")] == ["unchanged"]
+
+
+def test_refused_authentication_on_patient_routes_is_audited_with_the_address(app, client, factory, coach):
+    patient = factory.patient(coach)
+    response = client.get(f"/api/v1/patients/{patient.id}", headers={"Authorization": "Bearer stolen.or.forged"},
+                          environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 401
+    (event,) = events(app, action="access")
+    assert (event.outcome, event.resource_id, event.remote_addr, event.user_id) == (
+        "unauthenticated", str(patient.id), "203.0.113.9", None)
+    assert client.get("/api/v1/me").status_code == 401 and len(events(app, action="access")) == 1  # not a patient
+
+
+def test_the_access_log_names_the_client_address(client, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="bridgeline.access")
+    client.get("/healthz", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert "client=203.0.113.7" in caplog.text

@@ -87,6 +87,7 @@ def test_an_answer_given_meanwhile_makes_the_second_a_410(app, coach_api, superv
     second = create_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"]))  # another server process
     with app.app_context():
         assert confirmation.link_summary(token)["closed"] is False  # this request read the link unused...
+        db.session.commit()  # (the page commits the view's audit row)
         with second.app_context():  # ...while another answered it (its page commits the answer)
             with transaction():
                 confirmation.answer_link(token, arrived=True)
@@ -96,3 +97,17 @@ def test_an_answer_given_meanwhile_makes_the_second_a_410(app, coach_api, superv
         assert problem.value.status == 410
         db.session.rollback()
     assert coach_api.get(f"/api/v1/handoffs/{handoff['id']}").json["outcome"] == "attended"
+
+
+def test_the_partner_viewing_the_page_is_audited(app, client, coach_api, supervisor_api, factory, coach):
+    import sqlalchemy as sa
+
+    from backend.audit.models import AuditEvent
+
+    handoff, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    assert client.get(path).status_code == 200
+    with app.app_context():
+        (event,) = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.resource == "confirmation_link",
+                                                                  AuditEvent.action == "view"))
+    assert (event.program_id, event.patient_id, event.resource_id, event.user_id) == (
+        coach.program_id, handoff["patient_id"], str(handoff["id"]), None)
