@@ -1,4 +1,6 @@
-"""Benchmarks (scripts, not tests): benchmarks/api.py and benchmarks/caseload.py, pieces in benchmarks/lib/.
+"""Benchmarks (not tests): `python -m benchmarks [--quick] [scenario ...]`, then `python -m benchmarks.render`.
 
-Results go to docs/PERFORMANCE.md.
+Scenarios api, caseload, dispatch and partners share benchmarks/harness.py and
+benchmarks/data.py, write benchmarks/results/<scenario>.json, and
+benchmarks/render.py turns those into the generated blocks of docs/PERFORMANCE.md.
 """

@@ -1,8 +1,8 @@
 """A bare Flask app: the ceiling the API benchmark compares against.
 
 Same interpreter, same gunicorn settings, no database, no extensions: what
-Flask and gunicorn cost on this machine for a small JSON list. Served by
-benchmarks/api.py as ``gunicorn ... 'benchmarks.bare_app:app'``.
+Flask and gunicorn cost on this machine for a small JSON list. Served by the
+api scenario (benchmarks/api.py) as ``gunicorn ... 'benchmarks.bare_app:app'``.
 """
 
 from __future__ import annotations

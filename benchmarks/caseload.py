@@ -1,180 +1,287 @@
-"""Caseload benchmark (caseload issue): the supervisor's team view and automatic assignment.
+"""Caseloads (caseload issue): the supervisor's team view and automatic assignment of ED referrals.
 
-Run it (from any directory; about 2 minutes with the defaults)::
-
-    /work/main/.venv/bin/python benchmarks/caseload.py
-
-What it does, talking only to 127.0.0.1:
-
-1. drops and recreates the PostgreSQL database ``bridgeline_bench_caseload``,
-   migrates it to head and bulk-loads with COPY (benchmarks/lib/database.py):
-   1 programme, 1 supervisor, 200 coaches, 20,000 patients with a realistic mix
-   of statuses (about a third open) and acuities, 200,000 contacts, 20,000 tasks;
-   then the caseload data (benchmarks/lib/caseload_data.py): a caseload policy
-   (default cap 40), 50 coaches on shift with room on their caseloads, shifts,
-   20,000 contacts in the last 14 days, supervision sessions, weekly wellness
-   check-ins and recent assignments; VACUUM ANALYZE;
-2. in-process (Flask test client and a ``before_cursor_execute`` listener):
-   counts the SQL statements of the team view and of one automatic assignment
-   with the whole team and with 20 coaches (others deactivated with SQL, then
-   restored) - the team view's count must not depend on the team's size;
-3. serves the app with gunicorn (production settings, Redis) and logs in as
-   the supervisor with ``POST /api/v1/auth/login``;
-4. drives ``GET /api/v1/team/caseloads`` and then ``POST /api/v1/patients``
-   (an ED referral without a coach: automatic assignment) with wrk at 16
-   connections, a warm-up then a measured run each;
-5. counts in the database how many of the created patients got a coach;
-6. prints the figures and rewrites the generated block of the "Caseloads
-   (caseload issue)" section of docs/PERFORMANCE.md (other text is kept).
-
-The gunicorn processes are stopped on exit, also on errors and SIGTERM.
+Full run: the base data set with a realistic status mix (about a third open),
+a caseload policy (default cap 40), 50 coaches on shift with room, shifts,
+contacts in the last 14 days, supervision sessions, wellness check-ins and
+recent assignments; wrk at 16 connections on `GET /api/v1/team/caseloads` and
+`POST /api/v1/patients` (an ED referral without a coach). Properties (also
+--quick, where two threads post referrals beyond the on-shift coaches' room):
+the team view sends as many SQL statements for a small team as for the whole
+one; automatic assignment never takes a coach over their cap; every referral
+is either assigned or left waiting with a review task for a supervisor.
 """
 
 from __future__ import annotations
 
-import argparse
-import shutil
-import sys
-import tempfile
+import random
+import threading
+import time
 from collections import Counter
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
-if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import sqlalchemy as sa
 
-import psycopg
+from benchmarks.data import (
+    PROGRAM_ID,
+    SUPERVISOR_EMAIL,
+    SUPERVISOR_ID,
+    BaseData,
+    analyze,
+    insert_rows,
+    load_base,
+    row_counts,
+)
+from benchmarks.harness import (
+    ScenarioRun,
+    app_env,
+    bench_app,
+    explain,
+    http_login,
+    log,
+    login_headers,
+    machine_facts,
+    measure,
+    recorded_statements,
+    start_gunicorn,
+    stop_process,
+)
 
-from benchmarks.lib import caseload_data as cdata
-from benchmarks.lib import caseload_report
-from benchmarks.lib.caseload_checks import CREATE_PATH, TEAM_PATH, team_size_checks
-from benchmarks.lib.common import DOCS, REDIS_URL, ROOT, dsn, exit_on_sigterm, http_json, log, login
-from benchmarks.lib.database import DataSpec, prepare, table_counts
-from benchmarks.lib.load import LoadSettings, Request, measure
-from benchmarks.lib.report import machine_info, update_block
-from benchmarks.lib.servers import ServerPool
-
-SUPERVISOR_EMAIL = "supervisor@bench.test"
-CREATE_BODY = {"first_name": cdata.BENCH_FIRST_NAME, "last_name": "Mark", "source": "ed"}
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--database", default="bridgeline_bench_caseload", help="database to (re)create and load")
-    parser.add_argument("--coaches", type=int, default=200, help="coaches (role coach), plus one supervisor")
-    parser.add_argument("--patients", type=int, default=20_000, help="patients, spread evenly over the coaches")
-    parser.add_argument("--contacts", type=int, default=200_000, help="older contacts, spread over the patients")
-    parser.add_argument("--recent-contacts", type=int, default=20_000, help="contacts in the last 14 days")
-    parser.add_argument("--tasks", type=int, default=20_000, help="tasks, spread evenly over the patients")
-    parser.add_argument("--on-shift", type=int, default=50, help="coaches on shift")
-    parser.add_argument("--on-shift-cap", type=int, default=100,
-                        help="personal cap of on-shift coaches (load units): room for the assignment run")
-    parser.add_argument("--small-team", type=int, default=20, help="team size for the second statement count")
-    parser.add_argument("--skip-load", action="store_true",
-                        help="reuse the loaded database (patients created by earlier runs are deleted)")
-    parser.add_argument("--duration", type=int, default=20, help="measured seconds per endpoint")
-    parser.add_argument("--warmup", type=int, default=5, help="warm-up seconds per endpoint")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent clients")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
-    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--wrk", default=shutil.which("wrk"), help="wrk binary (Python fallback when missing)")
-    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/PERFORMANCE.md")
-    parser.add_argument("--seed", type=int, default=20261123, help="random seed of the synthetic data")
-    args = parser.parse_args(argv)
-    if args.patients < args.coaches or args.coaches < 1 or args.on_shift > args.coaches:
-        parser.error("need at least one patient per coach and no more coaches on shift than coaches")
-    return args
+SIZES = {"coaches": 200, "patients": 20_000, "contacts": 200_000, "recent_contacts": 20_000, "tasks": 20_000,
+         "on_shift": 50, "on_shift_cap": 100, "small_team": 20, "referrals": 0}
+QUICK = {"coaches": 8, "patients": 80, "contacts": 80, "recent_contacts": 100, "tasks": 40, "on_shift": 3,
+         "on_shift_cap": 8, "small_team": 4, "referrals": 24}
+CONNECTIONS = 16
+STATUSES = ["referred"] * 5 + ["engaged"] * 8 + ["active"] * 12 + ["linked"] * 10 + ["closed"] * 50 + ["declined"] * 15
+ACUITIES = ["low"] * 3 + ["standard"] * 5 + ["high"] * 2
+ACTIVE = ("referred", "engaged", "active", "linked")
+TEAM_PATH, CREATE_PATH = "/api/v1/team/caseloads", "/api/v1/patients"
+REFERRAL = {"first_name": "Bench", "last_name": "Mark", "source": "ed"}  # no coach: automatic assignment
 
 
-def _mix(values: list[str]) -> str:
-    counts = Counter(values)
-    return ", ".join(f"{name} {100 * n / len(values):.0f} %" for name, n in counts.items())
+def load_caseload_data(conn: sa.Connection, sizes: dict, seed: int = 7) -> None:
+    """Policy, on-shift coaches, 14 days of shifts and contacts, supervision, check-ins, recent assignments."""
+    from backend.caseload.models import Assignment
+    from backend.contacts.models import Contact
+    from backend.patients.models import Patient
+    from backend.programs.models import CaseloadPolicy
+    from backend.shifts.models import Shift
+    from backend.users.models import User
+    from backend.wellness.models import SupervisionSession, WellnessCheckIn
+
+    rng, users = random.Random(seed), User.__table__
+    now = datetime.now(UTC).replace(microsecond=0)
+    coaches = list(conn.scalars(sa.select(users.c.id).where(users.c.role == "coach").order_by(users.c.id)))
+    on_shift = set(coaches[::max(1, len(coaches) // sizes["on_shift"])][:sizes["on_shift"]])
+    insert_rows(conn, CaseloadPolicy, [{"program_id": PROGRAM_ID, "default_cap": 40}])
+    conn.execute(users.update().where(users.c.id.in_(on_shift)).values(on_shift=True,
+                                                                        caseload_cap=sizes["on_shift_cap"]))
+    part_time = [c for c in coaches if c not in on_shift and rng.random() < 0.1]
+    conn.execute(users.update().where(users.c.id.in_(part_time)).values(caseload_cap=30))
+    # Five working days a week (a tenth never off); the 14 days end with the last finished 08:00 CST shift.
+    workdays = {}
+    for c in coaches:
+        off = set() if rng.random() < 0.1 else {rng.randrange(7), rng.randrange(7)}
+        workdays[c] = [d for d in range(14) if d % 7 not in off]
+    day0 = now.replace(hour=14, minute=0, second=0)
+    day0 -= timedelta(days=1) if day0 + timedelta(hours=9) > now else timedelta()
+    insert_rows(conn, Shift, [
+        *({"program_id": PROGRAM_ID, "coach_id": c, "started_at": day0 - timedelta(days=d),
+           "ended_at": day0 - timedelta(days=d) + timedelta(hours=9), "ended_reason": "ended"}
+          for c in coaches for d in workdays[c]),
+        *({"program_id": PROGRAM_ID, "coach_id": c, "started_at": now - timedelta(hours=rng.randint(1, 6)),
+           "ended_at": None, "ended_reason": None} for c in sorted(on_shift))])
+    open_patients: dict[int, list[int]] = {}
+    for pid, coach in conn.execute(sa.select(Patient.id, Patient.coach_id).where(Patient.status.in_(ACTIVE))
+                                   .order_by(Patient.id)):
+        open_patients.setdefault(coach, []).append(pid)
+    after_hours = {c: rng.choice([0.01, 0.02, 0.03, 0.05, 0.08, 0.15]) for c in coaches}
+
+    def recent_contacts():
+        with_patients = [c for c in coaches if open_patients.get(c)]
+        for _ in range(sizes["recent_contacts"]):
+            coach = rng.choice(with_patients)
+            start = day0 - timedelta(days=rng.choice(workdays[coach] or [0]))
+            at = start + (timedelta(hours=rng.choice([-3, -2, 10, 11, 12, 13]), minutes=rng.randint(0, 59))
+                          if rng.random() < after_hours[coach] else timedelta(minutes=rng.randint(10, 530)))
+            at = now - timedelta(minutes=rng.randint(1, 60)) if at > now else at
+            kind = rng.choice(["phone"] * 5 + ["sms"] * 3 + ["in_person", "video"])
+            yield {"program_id": PROGRAM_ID, "patient_id": rng.choice(open_patients[coach]), "coach_id": coach,
+                   "kind": kind, "direction": "inbound" if rng.random() < 0.2 else "outbound", "occurred_at": at,
+                   "duration_minutes": None if kind == "sms" else rng.randint(1, 60), "note": None, "created_at": at,
+                   "outcome": "crisis" if rng.random() < 0.02 else rng.choice(["reached"] * 4 + ["no_answer"])}
+
+    insert_rows(conn, Contact, recent_contacts())
+    insert_rows(conn, SupervisionSession, (
+        {"program_id": PROGRAM_ID, "coach_id": c, "supervisor_id": SUPERVISOR_ID, "held_at": held, "created_at": held,
+         "duration_minutes": rng.choice([30, 45, 60]), "notes": "Synthetic supervision note.", "follow_ups": []}
+        for c in coaches for last in [rng.randint(2, 60)] for k in range(rng.randint(1, 4))
+        for held in [now - timedelta(days=last + 21 * k, hours=rng.randint(0, 8))]))
+    insert_rows(conn, WellnessCheckIn, (
+        {"program_id": PROGRAM_ID, "coach_id": c, "stress": rng.choice([1, 2, 2, 3, 3, 3, 4, 5]),
+         "energy": rng.randint(1, 5), "wants_supervisor_contact": rng.random() < 0.05, "note": None,
+         "created_at": now - timedelta(days=7 * week + rng.randint(0, 6), hours=rng.randint(0, 8))}
+        for week in range(8, -1, -1) for c in coaches if rng.random() >= 0.2))
+    insert_rows(conn, Assignment, (
+        {"program_id": PROGRAM_ID, "patient_id": pid, "coach_id": c, "previous_coach_id": None, "load_before": 0,
+         "assigned_by_id": SUPERVISOR_ID, "method": rng.choice(["automatic", "manual"]), "override_reason": None,
+         "cap": 40, "created_at": now - timedelta(days=rng.randint(0, 13), hours=rng.randint(0, 23))}
+        for c in coaches for mine in [open_patients.get(c, [])]
+        for pid in mine[len(mine) - min(len(mine), rng.randint(0, 4)):]))
 
 
-def data_sizes(dbname: str) -> dict:
-    sizes = table_counts(dbname, ("patients", "contacts", "tasks", "shifts", "supervision_sessions",
-                                  "wellness_check_ins", "assignments"))
-    with psycopg.connect(dsn(dbname)) as conn:
-        sizes["active_patients"] = conn.execute("SELECT count(*) FROM patients WHERE status = ANY(%s)",
-                                                (list(cdata.ACTIVE),)).fetchone()[0]
-        sizes["part_time"] = conn.execute("SELECT count(*) FROM users WHERE role = 'coach' AND NOT on_shift "
-                                          "AND caseload_cap IS NOT NULL").fetchone()[0]
-    sizes["patients_loaded"], sizes["assignments_loaded"] = sizes["patients"], sizes["assignments"]
-    return sizes
+def on_shift_loads(app) -> dict[int, tuple[int, int]]:
+    """(load, cap) in hundredths of each on-shift coach, by the app's own rules."""
+    from backend.caseload.caps import cap_of
+    from backend.caseload.policy import loads_for
+    from backend.database import db
+    from backend.programs.policies import policy_for
+    from backend.users.models import User
+
+    with app.app_context():
+        coaches = list(db.session.scalars(sa.select(User).where(User.on_shift.is_(True), User.active.is_(True))))
+        policy = policy_for(PROGRAM_ID)
+        loads = loads_for([c.id for c in coaches], policy)
+        db.session.remove()
+    return {c.id: (loads[c.id][0], cap_of(c, policy) * 100) for c in coaches}
 
 
-def run_load(pool: ServerPool, load: LoadSettings, dbname: str) -> tuple:
-    """The team view, then automatic assignment, under wrk; returns (team, create, team rows)."""
-    api = pool.start_app("api", dbname, with_redis=True)
-    log(f"gunicorn on port {api.port}")
-    token = login(api.port, SUPERVISOR_EMAIL)
-    status, _h, rows = http_json("GET", api.port, TEAM_PATH, token=token)
-    if status != 200 or not isinstance(rows, list) or not rows:
-        raise RuntimeError(f"{TEAM_PATH} answered {status}: {str(rows)[:300]}")
-    log(f"{TEAM_PATH}: {len(rows)} coaches")
-    log(f"team view: {load.warmup} s warm-up + {load.duration} s at {load.connections} connections")
-    team = measure(Request(api.url(TEAM_PATH), token), load, api.pid)
-    log(f"team view: {team.summary()}")
-    log(f"automatic assignment: {load.warmup} s warm-up + {load.duration} s at {load.connections} connections")
-    create = measure(Request(api.url(CREATE_PATH), token, "POST", CREATE_BODY), load, api.pid)
-    log(f"automatic assignment: {create.summary()}")
-    pool.stop(api)
-    return team, create, rows
+def team_size_checks(run: ScenarioRun, app) -> list[dict]:
+    """In-process, whole team then a small one (others deactivated, then restored): statements of the team
+    view and of one automatic assignment, and their mean time one request at a time."""
+    from backend.database import db
+    from backend.users.models import User
+
+    client, rounds = app.test_client(), 3 if run.quick else 20
+    headers = login_headers(client, SUPERVISOR_EMAIL)
+    with app.app_context():
+        engine = db.engine
+    with engine.begin() as conn:
+        team = conn.execute(sa.select(User.id, User.on_shift).where(User.role == "coach").order_by(User.id)).all()
+    checks = []
+    for size in (len(team), run.sizes["small_team"]):
+        dropped = [cid for cid, _on in team[size:]]
+        with engine.begin() as conn:
+            conn.execute(User.__table__.update().where(User.id.in_(dropped)).values(active=False))
+        try:
+            client.get(TEAM_PATH, headers=headers)
+            with recorded_statements(engine) as team_sql:
+                rows = client.get(TEAM_PATH, headers=headers).get_json()
+            started = time.perf_counter()
+            for _ in range(rounds):
+                client.get(TEAM_PATH, headers=headers)
+            team_ms = (time.perf_counter() - started) * 1000 / rounds
+            with recorded_statements(engine) as create_sql:
+                started = time.perf_counter()
+                client.post(CREATE_PATH, json=REFERRAL, headers=headers)
+                create_ms = (time.perf_counter() - started) * 1000
+        finally:
+            with engine.begin() as conn:
+                conn.execute(User.__table__.update().where(User.id.in_(dropped)).values(active=True))
+        checks.append({"coaches": size, "on_shift": sum(on for _cid, on in team[:size]), "rows": len(rows),
+                       "team_statements": [s for s, _p, _ms in team_sql], "team_ms": team_ms,
+                       "team_explain_ms": [explain(engine, s, p)[1] if run.database.is_postgres and not dropped
+                                           and s.startswith("SELECT") else 0.0 for s, p, _ms in team_sql],
+                       "levels": Counter(r["level"] for r in rows),
+                       "reasons": Counter(x["code"] for r in rows for x in r["reasons"]),
+                       "create_statements": [s for s, _p, _ms in create_sql], "create_ms": create_ms})
+    big, small = (len(c["team_statements"]) for c in checks)
+    run.check("the team view sends as many statements for a small team as for the whole one", big == small,
+              f"{checks[0]['coaches']} coaches: {big}, {checks[1]['coaches']} coaches: {small}")
+    return checks
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    exit_on_sigterm()
-    started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    workdir = Path(tempfile.mkdtemp(prefix="bridgeline-bench-caseload-"))
-    load = LoadSettings(args.connections, args.duration, args.warmup, args.wrk, args.wrk_threads)
-    load.write_lua(workdir)
-    spec = DataSpec(coaches=args.coaches, patients=args.patients, contacts=args.contacts, tasks=args.tasks,
-                    seed=args.seed, min_age_days=45, statuses=cdata.STATUSES, acuities=cdata.ACUITIES)
-    cspec = cdata.CaseloadSpec(on_shift=args.on_shift, on_shift_cap=args.on_shift_cap,
-                               recent_contacts=args.recent_contacts)
-    try:
-        with ServerPool(args.workers, args.threads, workdir) as pool:
-            prepare(args.database, spec, args.skip_load, log, lambda db: cdata.load_caseload_data(db, cspec))
-            if args.skip_load:
-                log(f"deleted {cdata.remove_created_patients(args.database)} patients created by earlier runs")
-            machine = machine_info(args.database)
-            sizes = data_sizes(args.database)
-            log("in-process: SQL statements of the team view and of an automatic assignment")
-            checks = team_size_checks(args.database, REDIS_URL, SUPERVISOR_EMAIL, [args.coaches, args.small_team])
-            for check in checks:
-                log(f"{check.coaches} coaches ({check.on_shift} on shift): team view {len(check.team_statements)} "
-                    f"statements, {check.team_ms:.1f} ms; automatic POST {len(check.create_statements)} statements, "
-                    f"{check.create_ms:.1f} ms")
-            room_before = cdata.on_shift_room(args.database)
-            log(f"room on the on-shift coaches: {room_before}")
-            team, create, rows = run_load(pool, load, args.database)
+def post_referrals(run: ScenarioRun, count: int) -> None:
+    """Two threads, each with its own app and connections, post `count` referrals between them."""
+    errors: list[str] = []
 
-        tally = cdata.assignment_tally(args.database, CREATE_BODY["last_name"])
-        room_after = cdata.on_shift_room(args.database)
-        log(f"created patients: {tally}; room after: {room_after}")
-        levels, reasons = caseload_report.summarise_team(rows)
-        run = caseload_report.CaseloadRun(
-            started_at=started_at, command="/work/main/.venv/bin/python benchmarks/caseload.py", machine=machine,
-            sizes=sizes, data={"statuses": _mix(cdata.STATUSES), "acuities": _mix(cdata.ACUITIES),
-                               "default_cap": cdata.POLICY["default_cap"], "on_shift": args.on_shift,
-                               "on_shift_cap": args.on_shift_cap, "part_time": sizes["part_time"],
-                               "recent_contacts": args.recent_contacts},
-            team=team, create=create, create_body=CREATE_BODY, room_before=room_before, room_after=room_after,
-            tally=tally, checks=checks, team_levels=levels, team_reasons=reasons)
-        print("\n" + caseload_report.figures_table(run) + "\n")
-        print(caseload_report.statements_table(checks) + "\n")
-        print("\n".join(caseload_report.statement_lines(checks)) + "\n")
-        if not args.no_docs:
-            update_block(caseload_report.TITLE, caseload_report.BLOCK,
-                         caseload_report.render_section(run, pool, load))
-            log(f"wrote {DOCS.relative_to(ROOT)}")
-        return 0
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    def poster(n: int) -> None:
+        client = bench_app(run.database).test_client()
+        headers = login_headers(client, SUPERVISOR_EMAIL)
+        for _ in range(n):
+            response = client.post(CREATE_PATH, json=REFERRAL, headers=headers)
+            if response.status_code != 201:
+                errors.append(f"{response.status_code} {response.get_data(as_text=True)[:200]}")
+
+    threads = [threading.Thread(target=poster, args=(n,)) for n in (count // 2, count - count // 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    run.check("every referral is accepted (201)", not errors, f"{count - len(errors)} of {count}"
+              + (f"; refused: {errors[:2]}" if errors else ""))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def referral_tally(conn: sa.Connection) -> dict[str, int]:
+    """Patients the run created: with a coach, without, review tasks, automatic assignments, coaches used."""
+    from backend.caseload.models import Assignment
+    from backend.patients.models import Patient
+    from backend.tasks.models import Task
+
+    mine = sa.select(Patient.id).where(Patient.first_name == REFERRAL["first_name"])
+    assigned, unassigned, coaches = conn.execute(sa.select(
+        sa.func.count(Patient.coach_id), sa.func.count() - sa.func.count(Patient.coach_id),
+        sa.func.count(sa.distinct(Patient.coach_id))).where(Patient.id.in_(mine))).one()
+    return {"created": assigned + unassigned, "assigned": assigned, "unassigned": unassigned, "coaches_used": coaches,
+            "automatic_assignments": conn.scalar(sa.select(sa.func.count()).where(
+                Assignment.patient_id.in_(mine), Assignment.method == "automatic")),
+            "review_tasks": conn.scalar(sa.select(sa.func.count()).where(Task.patient_id.in_(mine),
+                                                                       Task.kind == "review"))}
+
+
+def room(loads: dict[int, tuple[int, int]]) -> dict[str, float]:
+    """Room left on the on-shift coaches, in load units."""
+    left = [max(0, cap - load) / 100 for load, cap in loads.values()]
+    return {"coaches": len(loads), "room": sum(left), "min_room": min(left, default=0.0),
+            "mean_load": sum(load for load, _cap in loads.values()) / 100 / max(1, len(loads))}
+
+
+def main(run: ScenarioRun) -> dict:
+    """Load, check statement counts, post referrals (in-process or under wrk), check caps and the tally."""
+    from backend.caseload.models import Assignment
+    from backend.patients.models import Patient
+    from backend.shifts.models import Shift
+    from backend.tasks.models import Task
+    from backend.wellness.models import SupervisionSession, WellnessCheckIn
+
+    s, engine = run.sizes, sa.create_engine(run.database.url)
+    with engine.begin() as conn:
+        load_base(conn, BaseData(s["coaches"], s["patients"], s["contacts"], s["tasks"], seed=20261123,
+                                 min_age_days=45, statuses=STATUSES, acuities=ACUITIES))
+        load_caseload_data(conn, s)
+    analyze(engine)
+    with engine.connect() as conn:
+        open_patients = conn.scalar(sa.select(sa.func.count()).where(Patient.status.in_(ACTIVE)))
+    app = bench_app(run.database)
+    before = on_shift_loads(app)
+    result = {"open_patients": open_patients, "room_before": room(before),
+              "team_size_checks": team_size_checks(run, app)}
+    if run.quick:
+        post_referrals(run, s["referrals"])
+    else:
+        api = start_gunicorn("backend:create_app()", app_env(run.database, redis=True), run.load, run.workdir,
+                             "/healthz")
+        token = http_login(api, SUPERVISOR_EMAIL)
+        result["team"] = measure(api.url(TEAM_PATH), run.load, api, token)
+        result["create"] = measure(api.url(CREATE_PATH), run.load, api, token, "POST", REFERRAL)
+        stop_process(api.proc)  # requests still in flight when wrk stops finish first
+    after = on_shift_loads(app)
+    over = {cid: f"{load / 100:g} of {cap / 100:g}" for cid, (load, cap) in after.items()
+            if load > cap and load != before[cid][0]}
+    run.check("automatic assignment never takes a coach over their cap", not over,
+              f"{len(after)} on-shift coaches, least room left {room(after)['min_room']:g} load units"
+              + (f"; over the cap: {over}" if over else ""))
+    with engine.connect() as conn:
+        tally = referral_tally(conn)
+        result["rows"] = row_counts(conn, Patient, Shift, SupervisionSession, WellnessCheckIn, Assignment, Task)
+    log(f"referrals: {tally}")
+    run.check("every referral is assigned, or waits unassigned with a review task",
+              tally["created"] == tally["assigned"] + tally["unassigned"] == tally["automatic_assignments"]
+              + tally["review_tasks"] and tally["unassigned"] == tally["review_tasks"], str(tally))
+    if run.quick:
+        run.check("referrals beyond the on-shift coaches' room were left unassigned", tally["unassigned"] > 0,
+                  f"{tally['unassigned']} of {tally['created']} unassigned; room before "
+                  f"{room(before)['room']:g} load units")
+    result |= {"tally": tally, "room_after": room(after), "machine": machine_facts(engine),
+               "mix": {"statuses": dict(Counter(STATUSES)), "acuities": dict(Counter(ACUITIES))}}
+    engine.dispose()
+    return result

@@ -1,228 +1,265 @@
-"""SMS dispatch benchmark (messaging issue): outbox throughput, the due query, worker memory.
+"""SMS dispatch (messaging issue): outbox throughput with 1 and 2 worker processes, the due query, worker memory.
 
-Run it (from any directory; about 15-20 minutes with the defaults, most of it
-the 100,000-text memory run)::
-
-    /work/main/.venv/bin/python benchmarks/dispatch.py
-
-What it does, talking only to 127.0.0.1:
-
-1. drops and recreates the PostgreSQL database ``bridgeline_bench_dispatch``,
-   migrates it to head (``flask --app backend db upgrade``) and COPYs 1
-   programme, 20 coaches and 10,000 patients, all textable (open, consenting,
-   +1312555 01xx) in a time zone where it is daytime now (so that quiet hours,
-   21:00-08:00 local, defer nothing);
-2. throughput: for 0 ms and 50 ms of fake Twilio latency and for 1 and 2
-   worker processes (the 0 ms ones three times, interleaved, as this VM's
-   CPU speed drifts; a fixed Python loop is timed before and after each run
-   to show it), loads N due texts (status queued, scheduled in the past,
-   unique bodies), starts the fake Twilio server (fake_twilio/)
-   in its own process and the workers (benchmarks/lib/dispatch_worker.py: each
-   runs the dispatch_sms job, ``dispatch_due(batch, budget_seconds)`` through
-   ``run_job``, in a loop until nothing is due, with SMS_RATE_PER_SECOND=0),
-   measures texts per second and the CPU of the workers, the fake and
-   PostgreSQL (from /proc), then checks every text was sent exactly once
-   (one create request per body at the fake, the row ``sent`` with that SID)
-   and none is left; a run disturbed by other processes is repeated once;
-3. the due query: with 10,000 and 1,000,000 future scheduled texts plus 200
-   due ones, EXPLAIN ANALYZE of the claim query (as in the issue, and exactly
-   as the ORM sends it), whether it uses ``ix_messages_due``, what a generic
-   (prepared) plan would do, and ``claim_due`` timed in-process, also with
-   nothing due;
-4. memory: one worker sends 100,000 texts at 0 ms latency while its VmRSS is
-   sampled from /proc; start, peak, end and the slope per 10,000 texts;
-5. where the time goes: one worker in-process for 2,000 texts with thin
-   wall-clock wrappers (gateway, HTTP, claim, record, COMMIT, SQL), then
-   2,000 more under cProfile;
-6. what if (benchmarks/lib/dispatch_whatif.py): the same in-process worker
-   with ``send_claimed`` swapped for the run (one UPDATE instead of a locked
-   re-read plus the ORM's UPDATE; an asynchronous commit of the result) or the
-   batch sent from a thread pool, at 0 ms and 50 ms; nothing in backend/ is
-   edited;
-7. prints the figures and rewrites the generated block of the "SMS dispatch
-   (messaging issue)" section of docs/PERFORMANCE.md (other text is kept).
-
-Every process it starts (fake servers, workers) is stopped on exit, also on
-errors and SIGTERM. Goals: >= 300 texts/s with one worker at 0 ms latency;
-worker memory flat across 100,000 texts.
+Every patient is textable (open, consenting, in a time zone where it is
+daytime now, so quiet hours defer nothing) and the programme texts from its own
+number (`program_numbers`). A throughput run loads N due texts, starts the fake
+Twilio server (benchmarks/dispatch_processes.py fake, its own process) and the
+workers (dispatch_processes.py worker: the dispatch_sms job through `run_job`),
+releases the workers together and accounts the CPU of workers, fake and
+PostgreSQL. Full run: 0 ms latency three times interleaved (this VM's speed
+drifts; a fixed Python loop is timed before and after each run), 50 ms once;
+the due query with 10,000 and 1,000,000 future texts; one worker's memory over
+100,000 texts. Goals: >= 300 texts/s with one worker at 0 ms; memory flat.
+Property (every run, also --quick): each text reached the fake exactly once
+(no duplicate, none lost) and its row is `sent` with the SID the fake answered.
 """
 
 from __future__ import annotations
 
-import argparse
-import shlex
-import shutil
-import sys
-import tempfile
+import hashlib
+import json
+import os
+import random
+import statistics
+import subprocess
 import time
-from datetime import UTC, datetime
-from pathlib import Path
+import zoneinfo
+from datetime import UTC, datetime, timedelta
 
-if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import sqlalchemy as sa
 
-from benchmarks.lib import dispatch_data as ddata
-from benchmarks.lib import dispatch_report
-from benchmarks.lib.common import DOCS, ROOT, exit_on_sigterm, log
-from benchmarks.lib.database import DataSpec, prepare
-from benchmarks.lib.dispatch_diag import claim_scaling, profile_dispatch, time_breakdown
-from benchmarks.lib.dispatch_run import DispatchRun, run_dispatch
-from benchmarks.lib.dispatch_whatif import what_if
-from benchmarks.lib.load import wait_for_quiet
-from benchmarks.lib.procs import cpu_probe
-from benchmarks.lib.report import machine_info, update_block
+from benchmarks.data import PROGRAM_ID, SUPERVISOR_ID, BaseData, analyze, insert_rows, load_base
+from benchmarks.harness import (
+    BIN,
+    ROOT,
+    ScenarioRun,
+    app_env,
+    bench_app,
+    cpu_snapshot,
+    cpu_used,
+    explain,
+    log,
+    machine_facts,
+    recorded_statements,
+    start_process,
+    status_kb,
+    stop_process,
+    wait_for_line,
+    wait_for_quiet,
+)
 
-COMMAND = "/work/main/.venv/bin/python benchmarks/dispatch.py"
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--database", default="bridgeline_bench_dispatch", help="database to (re)create and load")
-    parser.add_argument("--patients", type=int, default=10_000, help="textable patients")
-    parser.add_argument("--coaches", type=int, default=20, help="coaches")
-    parser.add_argument("--skip-load", action="store_true", help="reuse the database (the outbox is reloaded anyway)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker process counts to run")
-    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 50.0], help="fake Twilio latencies")
-    parser.add_argument("--messages", type=int, default=6_000, help="due texts per run at 0 ms latency")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each configuration at 0 ms latency")
-    parser.add_argument("--latent-repeat", type=int, default=1, help="runs of each configuration with latency")
-    parser.add_argument("--latent-messages", type=int, default=1_500,
-                        help="due texts per run when the fake has latency (each send waits for it)")
-    parser.add_argument("--batch", type=int, default=50, help="dispatch_due(batch=...)")
-    parser.add_argument("--budget", type=float, default=50.0, help="dispatch_due(budget_seconds=...)")
-    parser.add_argument("--max-seconds", type=float, default=900.0, help="give up on a run after this long")
-    parser.add_argument("--retries", type=int, default=1,
-                        help="repeat a throughput run when other processes took more than 10%% of the CPU")
-    parser.add_argument("--scan-future", type=int, nargs="+", default=[10_000, 1_000_000],
-                        help="future scheduled texts for the due-query timings (0 skips them)")
-    parser.add_argument("--scan-due", type=int, default=200, help="due texts alongside them")
-    parser.add_argument("--scan-rounds", type=int, default=20, help="timed rounds per query")
-    parser.add_argument("--memory-messages", type=int, default=100_000, help="texts for the memory run (0 skips)")
-    parser.add_argument("--sample-seconds", type=float, default=5.0, help="RSS sampling interval")
-    parser.add_argument("--profile-messages", type=int, default=2_000,
-                        help="texts for the in-process breakdown and for cProfile (0 skips them)")
-    parser.add_argument("--what-if-messages", type=int, nargs=2, default=[1_500, 500], metavar=("AT_0MS", "AT_50MS"),
-                        help="texts per what-if variant at 0 ms and at 50 ms latency (0 0 skips them)")
-    parser.add_argument("--what-if-rounds", type=int, default=3, help="rounds of the 0 ms what-if variants")
-    parser.add_argument("--quiet-wait", type=int, default=120, help="seconds to wait at most for a quiet machine")
-    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/PERFORMANCE.md")
-    return parser.parse_args(argv)
+SIZES = {"patients": 10_000, "coaches": 20, "messages": 6_000, "repeat": 3, "latent_messages": 1_500,
+         "latent_repeat": 1, "scan_future_small": 10_000, "scan_future_large": 1_000_000, "scan_due": 200,
+         "scan_rounds": 20, "memory_messages": 100_000, "sample_seconds": 5, "batch": 50, "budget": 50}
+QUICK = {"patients": 20, "coaches": 2, "messages": 300, "repeat": 1, "latent_messages": 0, "latent_repeat": 0,
+         "scan_future_small": 0, "scan_future_large": 0, "scan_due": 0, "scan_rounds": 0, "memory_messages": 0,
+         "sample_seconds": 0, "batch": 25, "budget": 50}
+CONNECTIONS = 0  # no wrk
+LATENCIES_MS, WORKERS = (0, 50), (1, 2)
+FROM_NUMBER = "+13125550100"
+ZONES = ["America/Chicago", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Asia/Tokyo",
+         "Asia/Kolkata", "Asia/Dubai", "Europe/Berlin", "Europe/London", "Atlantic/Azores", "America/Sao_Paulo"]
 
 
-def throughput(args, workdir: Path) -> list[DispatchRun]:
-    """Every (latency, workers) configuration, repeated, the repetitions interleaved (1 2 1 2 ...) so that
-    a drift in the host's speed hits every configuration alike."""
-    runs = []
-    configs = [(latency_ms, workers) for latency_ms in args.latency_ms for workers in args.workers]
-    for repetition in range(1, max(args.repeat, args.latent_repeat) + 1):
-        for latency_ms, workers in configs:
-            if repetition > (args.repeat if latency_ms == 0 else args.latent_repeat):
-                continue
-            count = args.messages if latency_ms == 0 else args.latent_messages
-            for attempt in range(args.retries + 1):
-                ddata.load_due_messages(args.database, count, f"w{workers}l{latency_ms:g}r{repetition}a{attempt}")
-                wait_for_quiet(args.quiet_wait)
-                log(f"throughput: {workers} worker(s), {latency_ms:g} ms latency, {count:,} due texts, "
-                    f"repetition {repetition}")
-                probe = cpu_probe()
-                run = run_dispatch(args.database, workdir, workers, latency_ms / 1000, count, args.batch,
-                                   args.budget, args.max_seconds)
-                run.repetition, run.probe_ms = repetition, (probe, cpu_probe())
-                if run.other() <= 0.10 or attempt == args.retries:
-                    break
-                log(f"other processes used {run.other():.0%} of the CPU: repeating the run")
-            if run.other() > 0.10:
-                log(f"warning: other processes used {run.other():.0%} of the CPU during this run")
-            runs.append(run)
-    return runs
+def cpu_probe(loops: int = 1_000_000) -> float:
+    """Milliseconds for a fixed pure-Python loop (best of 3): how fast this VM's CPU is right now."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(loops):
+            total += i
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return best
 
 
-def memory_run(args, workdir: Path) -> tuple[DispatchRun, float]:
-    ddata.load_due_messages(args.database, args.memory_messages, "memory")
-    wait_for_quiet(args.quiet_wait)
-    log(f"memory: one worker, 0 ms latency, {args.memory_messages:,} due texts, RSS every {args.sample_seconds:g} s")
-    probe = cpu_probe()
-    started = time.monotonic()
-    last_log = [started]
-
-    def progress(sample) -> None:
-        if time.monotonic() - last_log[0] >= 60:
-            last_log[0] = time.monotonic()
-            log(f"  {sample.seconds:.0f} s: {sample.sent:,} sent, worker RSS {sample.rss_kb / 1024:.1f} MiB")
-
-    run = run_dispatch(args.database, workdir, 1, 0.0, args.memory_messages, args.batch, args.budget,
-                       args.max_seconds * 3, sample_every=args.sample_seconds, on_sample=progress)
-    run.probe_ms = (probe, cpu_probe())
-    return run, time.monotonic() - started
+def daytime_zone() -> tuple[str, str]:
+    """(zone, local time): America/Chicago at 09:00-19:00 there, else the zone whose clock is nearest 13:00."""
+    local = {z: datetime.now(UTC).astimezone(zoneinfo.ZoneInfo(z)) for z in ZONES}
+    zone = ZONES[0] if 9 <= local[ZONES[0]].hour < 19 else min(
+        ZONES, key=lambda z: abs(local[z].hour + local[z].minute / 60 - 13))
+    return zone, local[zone].strftime("%H:%M %Z")
 
 
-def code_digest() -> str:
-    """What dispatch code is measured: the sha256 of backend/messaging/dispatch.py and how it records results."""
-    import hashlib
+def load_outbox(engine: sa.Engine, patients: int, due: int, tag: str, future: int = 0) -> None:
+    """Replace the outbox: `due` queued texts due in the last 10 minutes (unique bodies), `future` scheduled."""
+    from backend.messaging.models import Message
 
-    path = ROOT / "backend" / "messaging" / "dispatch.py"
-    text = path.read_text()
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    batched = "def record_sent(" in text
-    return f"{digest} ({'results recorded in batches by `record_sent`' if batched else 'results recorded per text'})"
+    rng, now = random.Random(20261124), datetime.now(UTC)
+
+    def text(n: int, at: datetime, status: str, created: datetime) -> dict:
+        return {"program_id": PROGRAM_ID, "patient_id": n % patients + 1, "direction": "outbound", "status": status,
+                "body": f"Bench {tag} #{n:07d}: your coach will call you today. Reply STOP to opt out.",
+                "scheduled_for": at, "expires_at": at + timedelta(hours=12), "created_by_id": SUPERVISOR_ID,
+                "created_at": created, "updated_at": created}
+
+    with engine.begin() as conn:
+        conn.execute(Message.__table__.delete())
+        insert_rows(conn, Message, (text(n, now + timedelta(seconds=rng.randint(3600, 30 * 86400)), "scheduled",
+                                         now - timedelta(seconds=rng.randint(0, 14 * 86400))) for n in range(future)))
+        insert_rows(conn, Message, (text(future + n, due_at, "queued", due_at - timedelta(seconds=rng.randint(0, 1800)))
+                                    for n in range(due) for due_at in [now - timedelta(seconds=rng.randint(1, 600))]))
+    analyze(engine)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    exit_on_sigterm()
-    started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    command = COMMAND + ("" if argv is None and len(sys.argv) == 1 else " " + shlex.join(
-        sys.argv[1:] if argv is None else argv))
-    workdir = Path(tempfile.mkdtemp(prefix="bridgeline-bench-dispatch-"))
-    zone, local = ddata.daytime_zone()
+def verify(engine: sa.Engine, loaded: int, report: dict) -> dict:
+    """Every loaded text sent exactly once: the outbox against the create requests the fake answered."""
+    from backend.messaging.models import Message
+
+    bodies, check = report["bodies"], {"loaded": loaded, "statuses": {}, "exactly_once": 0, "missing": 0,
+                                       "sid_match": 0, "attempts_over_one": 0}
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(Message.body, Message.status, Message.twilio_sid, Message.attempts)).all()
+    for body, status, sid, attempts in rows:
+        count, fake_sid = bodies.get(body, (0, None))
+        check["statuses"][str(status)] = check["statuses"].get(str(status), 0) + 1
+        check["exactly_once"] += count == 1
+        check["missing"] += count == 0
+        check["sid_match"] += sid is not None and sid == fake_sid
+        check["attempts_over_one"] += attempts > 1
+    check["duplicated"] = sum(1 for count, _sid in bodies.values() if count > 1)
+    check["foreign"] = len(set(bodies) - {row[0] for row in rows})
+    check["fake_non_201"] = sum(n for status, n in report["statuses"].items() if status != "201")
+    check["fake_errors"] = report["errors"]
+    check["ok"] = (check["statuses"].get("sent", 0) == check["exactly_once"] == check["sid_match"] == loaded
+                   and not (check["duplicated"] or check["foreign"] or check["fake_non_201"]
+                            or check["attempts_over_one"] or check["fake_errors"]))
+    return check
+
+
+def dispatch_run(run: ScenarioRun, engine: sa.Engine, workers: int, latency_ms: float, loaded: int,
+                 sample_every: float = 0) -> dict:
+    """The fake and `workers` worker processes over the loaded outbox; texts/s, CPU, memory samples, the check."""
+    from backend.messaging.models import Message
+
+    s, python = run.sizes, str(BIN / "python")
+    fake_out, report_path = run.workdir / "fake.out", run.workdir / "fake.json"
+    report_path.unlink(missing_ok=True)
+    fake = start_process([python, "-m", "benchmarks.dispatch_processes", "fake", "--latency", str(latency_ms / 1000),
+                          "--report", str(report_path)], app_env(run.database, False), fake_out, subprocess.PIPE)
+    twilio = json.loads(wait_for_line(fake_out, "{", fake, 30))
+    env = app_env(run.database, False, TWILIO_ACCOUNT_SID=twilio["account_sid"], TWILIO_FROM_NUMBER=FROM_NUMBER,
+                  TWILIO_AUTH_TOKEN=twilio["auth_token"], TWILIO_API_BASE_URL=twilio["base_url"],
+                  SMS_RATE_PER_SECOND="0")
+    outs = [run.workdir / f"worker-{i}.out" for i in range(workers)]
+    procs = [start_process([python, "-m", "benchmarks.dispatch_processes", "worker", "--batch", str(s["batch"]),
+                            "--budget", str(s["budget"])], env, out, subprocess.PIPE) for out in outs]
+    for proc, out in zip(procs, outs, strict=True):
+        wait_for_line(out, "READY", proc, 60)
+    probe, samples, pids = cpu_probe(), [], {"fake twilio": [fake.pid]}
+    before, started = cpu_snapshot(pids), time.monotonic()
+    for proc in procs:
+        proc.stdin.write(b"GO\n")
+        proc.stdin.flush()
+    next_sample = started
+    while not all("RESULT " in out.read_text() for out in outs):
+        if any(p.poll() is not None and "RESULT " not in out.read_text() for p, out in zip(procs, outs, strict=True)) \
+                or time.monotonic() - started > 3600:
+            raise RuntimeError("a worker failed:\n" + "\n".join(out.read_text()[-2000:] for out in outs))
+        if sample_every and time.monotonic() >= next_sample:
+            with engine.connect() as conn:
+                sent = conn.scalar(sa.select(sa.func.count()).where(Message.status == "sent"))
+            samples.append({"seconds": time.monotonic() - started, "sent": sent, "rss_kb": status_kb(procs[0].pid)})
+            next_sample += sample_every
+        time.sleep(0.05)
+    wall = time.monotonic() - started
+    cpu = cpu_used(before, cpu_snapshot(pids), wall)
+    per_worker = [json.loads(wait_for_line(out, "RESULT ", p, 5)[7:]) for p, out in zip(procs, outs, strict=True)]
+    # Workers count their own CPU (one may be gone already, reaped into this script's children).
+    cpu["cpu_s"].pop("load generator")
+    cpu["cpu_s"]["workers"] = sum(w["cpu"] for w in per_worker)
+    cpu["other"] = max(0.0, cpu["machine_s"] - sum(cpu["cpu_s"].values())) / (wall * (os.cpu_count() or 1))
+    for proc in [*procs, fake]:
+        stop_process(proc)
+    sent = sum(w["sent"] for w in per_worker)
+    seconds = max(w["last_sent"] for w in per_worker) - min(w["started"] for w in per_worker)
+    if samples:
+        samples.append({"seconds": wall, "sent": sent, "rss_kb": per_worker[0]["rss_end_kb"]})
+    result = {"workers": workers, "latency_ms": latency_ms, "loaded": loaded, "sent": sent, "seconds": seconds,
+              "rate": sent / seconds if seconds else 0.0, "per_worker": per_worker, "busy": cpu["busy"],
+              "other": cpu["other"], "cpu_ms": {k: v * 1000 / max(1, sent) for k, v in cpu["cpu_s"].items()},
+              "fake_share": cpu["cpu_s"]["fake twilio"] / max(1e-9, cpu["machine_s"]), "probe_ms": [probe, cpu_probe()],
+              "samples": samples, "verification": verify(engine, loaded, json.loads(report_path.read_text()))}
+    v = result["verification"]
+    log(f"{workers} worker(s), {latency_ms:g} ms: {sent:,} texts in {seconds:.1f} s = {result['rate']:,.0f}/s "
+        f"(per worker {' / '.join(str(w['sent']) for w in per_worker)})")
+    run.check(f"{workers} worker(s), {latency_ms:g} ms: every text reached the fake exactly once", v["ok"],
+              f"{v['exactly_once']:,} of {v['loaded']:,} once, {v['duplicated']} duplicated, {v['missing']} lost, "
+              f"{v['foreign']} unknown, statuses {v['statuses']}, {v['sid_match']:,} rows with the fake's SID, "
+              f"fake errors {v['fake_errors'] or 0}")
+    return result
+
+
+def due_query(run: ScenarioRun, engine: sa.Engine, future: int) -> dict:
+    """`claim_due` with `future` scheduled texts and a few due: its locking SELECT's plan and time, then idle."""
+    from backend.database import db
+    from backend.messaging.dispatch import claim_due
+    from backend.messaging.models import Message
+
+    s = run.sizes
+    load_outbox(engine, s["patients"], s["scan_due"], "due", future)
+    app, rounds, result = bench_app(run.database, SMS_RATE_PER_SECOND=0), s["scan_rounds"], {"future": future}
+    with app.app_context():
+        for phase in ("due", "idle"):
+            timings = []
+            for i in range(rounds + 3):  # 3 warm-up claims; each is rolled back, so the rows stay due
+                with recorded_statements(db.engine) as captured:
+                    started = time.perf_counter()
+                    claimed = claim_due(s["batch"])
+                    timings.append((time.perf_counter() - started) * 1000)
+                db.session.rollback()
+                if i == 0:
+                    plan, exec_ms = explain(db.engine, *captured[0][:2])
+                    result[phase] = {"statements": len(captured), "claimed": len(claimed), "plan": plan,
+                                     "exec_ms": exec_ms, "uses_index": "ix_messages_due" in plan}
+            result[phase]["claim_ms"] = timings[3:]
+            with engine.begin() as conn:  # then nothing due: every due text settled
+                conn.execute(Message.__table__.update().where(Message.status == "queued").values(status="sent"))
+        result["statement"] = captured[0][0]
+        result["table_size"], result["index_size"] = db.session.execute(sa.text(
+            "SELECT pg_size_pretty(pg_table_size('messages')), pg_size_pretty(pg_relation_size('ix_messages_due'))"
+        )).one()
+        db.session.remove()
+        db.engine.dispose()
+    log(f"due query, {future:,} future: {result['due']['exec_ms']:.3f} ms, index {result['due']['uses_index']}, "
+        f"claim_due median {statistics.median(result['due']['claim_ms']):.1f} ms")
+    return result
+
+
+def main(run: ScenarioRun) -> dict:
+    """Load textable patients, then the throughput runs, the due query and the memory run."""
+    from backend.patients.models import Patient
+    from backend.programs.models import ProgramNumber
+
+    s, engine = run.sizes, sa.create_engine(run.database.url)
+    zone, local = daytime_zone()
+    with engine.begin() as conn:
+        load_base(conn, BaseData(s["coaches"], s["patients"]))
+        conn.execute(Patient.__table__.update().values(status="active", closed_at=None, declined_peer_support=False,
+                                                       sms_consent=True, sms_consent_at=Patient.created_at,
+                                                       timezone=zone))
+        insert_rows(conn, ProgramNumber, [{"program_id": PROGRAM_ID, "number": FROM_NUMBER}])
+    code = ROOT / "backend" / "messaging" / "dispatch.py"
+    result = {"zone": zone, "local": local, "runs": [], "scans": [], "memory": None, "machine": machine_facts(engine),
+              "code": hashlib.sha256(code.read_bytes()).hexdigest()[:12]}
     log(f"patients' time zone {zone} (local time {local})")
-    spec = DataSpec(coaches=args.coaches, patients=args.patients, contacts=0, tasks=0)
-    try:
-        prepare(args.database, spec, args.skip_load, log, lambda db: ddata.make_textable(db, zone))
-        if args.skip_load:
-            ddata.make_textable(args.database, zone)
-        machine = machine_info(args.database)
-        report = dispatch_report.DispatchReport(
-            started_at=started_at, command=command, machine=machine,
-            settings={"batch": args.batch, "budget": args.budget, "patients": ddata.patient_count(args.database),
-                      "zone": zone, "local": local, "scan_rounds": args.scan_rounds, "code": code_digest()})
-
-        report.runs = throughput(args, workdir)
-        for future in [f for f in args.scan_future if f > 0]:
-            log(f"due query: {future:,} future scheduled texts + {args.scan_due} due")
-            report.scans.append(claim_scaling(args.database, future, args.scan_due, args.batch, args.scan_rounds))
-        if args.profile_messages > 0:
-            wait_for_quiet(args.quiet_wait)
-            report.settings["profile_probe"] = cpu_probe()
-            report.breakdown = time_breakdown(args.database, workdir, args.profile_messages, args.batch, args.budget)
-            report.profile = profile_dispatch(args.database, workdir, args.profile_messages, args.batch, args.budget)
-            print(report.profile.text)
-        if args.what_if_messages[0] > 0:
-            wait_for_quiet(args.quiet_wait)
-            latent = max(args.latency_ms) if max(args.latency_ms) > 0 else 50.0
-            report.what_ifs = what_if(args.database, workdir, args.what_if_messages[0], args.what_if_messages[1],
-                                      latent, args.batch, args.budget, args.what_if_rounds)
-        if args.memory_messages > 0:
-            report.memory, report.memory_seconds = memory_run(args, workdir)
-
-        if code_digest() != report.settings["code"]:
-            report.settings["code"] += f", **changed during the run**: now {code_digest()}"
-            log("warning: backend/messaging/dispatch.py changed during the run")
-        section = dispatch_report.render_section(report)
-        print("\n" + section + "\n")
-        if not args.no_docs:
-            update_block(dispatch_report.TITLE, dispatch_report.BLOCK, section)
-            log(f"wrote {DOCS.relative_to(ROOT)}")
-        failed = [r for r in [*report.runs, report.memory, *report.what_ifs]
-                  if r is not None and r.verification is not None and not r.verification.ok]
-        if failed:
-            log(f"{len(failed)} run(s) did NOT send every text exactly once")
-            return 1
-        return 0
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    for repetition in range(1, max(s["repeat"], s["latent_repeat"]) + 1):  # interleaved: 1 2 1 2 ...
+        for latency_ms in LATENCIES_MS:
+            count = s["messages"] if latency_ms == 0 else s["latent_messages"]
+            if repetition > (s["repeat"] if latency_ms == 0 else s["latent_repeat"]) or not count:
+                continue
+            for workers in WORKERS:
+                load_outbox(engine, s["patients"], count, f"w{workers}l{latency_ms}r{repetition}")
+                wait_for_quiet(run.load.quiet_wait)
+                result["runs"].append(dispatch_run(run, engine, workers, latency_ms, count)
+                                      | {"repetition": repetition})
+    for future in (s["scan_future_small"], s["scan_future_large"]):
+        if future and run.database.is_postgres:
+            result["scans"].append(due_query(run, engine, future))
+    if s["memory_messages"]:
+        load_outbox(engine, s["patients"], s["memory_messages"], "memory")
+        wait_for_quiet(run.load.quiet_wait)
+        result["memory"] = dispatch_run(run, engine, 1, 0, s["memory_messages"], s["sample_seconds"])
+    if hashlib.sha256(code.read_bytes()).hexdigest()[:12] != result["code"]:
+        result["code"] += " (changed during the run)"
+    engine.dispose()
+    return result

@@ -1,1 +1,0 @@
-"""Reusable pieces of the benchmark scripts: database loading, servers, load generation, reporting."""
