@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -30,6 +31,29 @@ REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# TEST_CLOCK=2026-12-02T05:30:00+00:00 runs the whole suite from that moment (23:30 in Chicago): no test may
+# depend on the hour it happens to run at.
+TEST_CLOCK = os.environ.get("TEST_CLOCK")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def suite_clock():
+    """The whole session on a moved clock when TEST_CLOCK says so (it ticks on from there)."""
+    if not TEST_CLOCK:
+        yield None
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(TEST_CLOCK), tick=True) as traveller:
+        yield traveller
+
+
+def pytest_collection_modifyitems(config, items):
+    if TEST_CLOCK:  # a real worker process keeps the machine's clock, which the suite no longer shares
+        skip = pytest.mark.skip(reason="drives a real process; TEST_CLOCK moves only this one's clock")
+        for item in items:
+            if item.get_closest_marker("real_clock"):
+                item.add_marker(skip)
 
 
 def pytest_sessionstart(session):
