@@ -125,7 +125,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = auth_service.authenticate(form.email.data, form.password.data)
+            user = auth_service.authenticate(form.email.data, form.password.data, request.remote_addr)
         except DomainError as exc:
             if isinstance(exc, auth_service.InvalidCredentialsError):
                 after_rollback(functools.partial(auth_service.record_failed_login, exc))

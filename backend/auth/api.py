@@ -35,7 +35,8 @@ class Login(MethodView):
         """Log in with e-mail and password; returns an access and a refresh token."""
         try:
             with transaction():
-                return service.login(credentials["email"], credentials["password"], request.user_agent.string)
+                return service.login(credentials["email"], credentials["password"], request.user_agent.string,
+                                     request.remote_addr)
         except service.InvalidCredentialsError as refused:
             after_rollback(functools.partial(service.record_failed_login, refused))
             raise

@@ -10,6 +10,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.database import db, utcnow
 
 
+class LoginFailure(db.Model):
+    """One failed login: which account (a digest) from which address, when (see auth/throttle.py)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_account_key_failed_at", "account_key", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(sa.String(32))
+    address: Mapped[str] = mapped_column(sa.String(64))
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class AuthSession(db.Model):
     """A login. Both tokens carry its id (`sid`); revoking it revokes both."""
 

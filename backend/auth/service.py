@@ -22,36 +22,37 @@ SESSION_RECORDS_KEPT = timedelta(days=30)
 class InvalidCredentialsError(UnauthenticatedError):
     """Wrong credentials (the same 401 for an unknown e-mail); carries the account, if any, for the audit row."""
 
-    def __init__(self, user_id: int | None):
+    def __init__(self, user_id: int | None, email: str, address: str | None):
         super().__init__("invalid_credentials", INVALID_CREDENTIALS)
-        self.user_id = user_id
+        self.user_id, self.email, self.address = user_id, email, address
 
 
 def record_failed_login(refused: InvalidCredentialsError) -> None:
-    """Audit a refused login (the entry point writes it after rolling the attempt back)."""
+    """Count and audit a refused login (the entry point writes both after rolling the attempt back)."""
+    throttle.note_failure(refused.email, refused.address)
     user = db.session.get(User, refused.user_id) if refused.user_id is not None else None
     audit.record("login", "session", actor=user, outcome="failed")
 
 
-def authenticate(email: str, password: str) -> User:
-    """Check credentials with throttling; the same 401 for an unknown e-mail and a wrong password."""
+def authenticate(email: str, password: str, address: str | None) -> User:
+    """Check credentials with throttling (per account and address); the same 401 for an unknown e-mail."""
     email = email.strip().lower()
-    throttle.check_account_not_locked(email)
+    throttle.check_not_locked(email, address)
     user = db.session.scalar(sa.select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        throttle.note_failed_login(email)
-        raise InvalidCredentialsError(user.id if user is not None else None)
+        raise InvalidCredentialsError(user.id if user is not None else None, email, address)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
+    throttle.clear_failures(email, address)
     audit.record("login", "session", actor=user)
     return user
 
 
-def login(email: str, password: str, client: str | None) -> dict:
+def login(email: str, password: str, client: str | None, address: str | None) -> dict:
     """Authenticate and start a token session for the mobile app."""
-    user = authenticate(email, password)
+    user = authenticate(email, password, address)
     issued = tokens.issue_tokens(user, client)
     return {**issued, "user": user}
 

@@ -9,6 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from backend.auth.service import purge_ended_sessions
+from backend.auth.throttle import purge_old_failures
 from backend.caseload.snapshots import write_daily_snapshots
 from backend.idempotency.service import purge_expired as purge_idempotency_records
 from backend.messaging.dispatch import dispatch_due
@@ -40,4 +41,5 @@ JOBS: tuple[Job, ...] = (
     # Retention: replayable responses hold patient data and are kept no longer than their key lives.
     Job("purge_idempotency_records", purge_idempotency_records, IntervalTrigger(hours=1)),
     Job("purge_ended_sessions", purge_ended_sessions, CronTrigger(hour=3, minute=30, timezone="UTC")),
+    Job("purge_login_failures", purge_old_failures, IntervalTrigger(hours=1)),
 )
