@@ -20,7 +20,8 @@ def login_address_limit():
 
 
 # One budget per address for the app and the admin panel together.
-login_address_limiter = limiter.shared_limit(login_address_limit, scope="login-address")
+# Only attempts count: opening the panel's login page (GET) spends nothing.
+login_address_limiter = limiter.shared_limit(login_address_limit, scope="login-address", methods=["POST"])
 
 
 @blp.route("/login")

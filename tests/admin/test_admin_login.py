@@ -76,3 +76,13 @@ def test_a_copy_of_the_cookie_opens_nothing_after_logout(panel_login, client, ad
     assert "panel_version" not in (client.get_cookie("session").value if client.get_cookie("session") else "")
     panel_login(admin_user.email, PASSWORD)  # logging in again works
     assert client.get("/admin/").status_code == 200
+
+
+def test_opening_the_login_page_spends_no_login_attempts(app, client, admin_user):
+    app.config["LOGIN_ATTEMPTS_PER_ADDRESS"] = "3 per minute"
+    for _ in range(5):
+        assert client.get("/admin/login").status_code == 200
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
+    response = client.post("/admin/login", data={"email": admin_user.email, "password": PASSWORD,
+                                                 "csrf_token": token})
+    assert response.status_code == 302
