@@ -2,12 +2,19 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField("New password again", validators=[DataRequired(), EqualTo("new_password",
+                                                                                      "The two do not match.")])
 
 
 class LogoutForm(FlaskForm):

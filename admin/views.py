@@ -8,7 +8,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required, login_user, logout_user
 
 from admin.actions import panel_action
-from admin.forms import ConfirmForm, LoginForm, LogoutForm
+from admin.forms import ConfirmForm, LoginForm, LogoutForm, PasswordForm
 from backend.auth import service as auth_service
 from backend.auth.api import login_address_limiter
 from backend.caseload import service as caseload_service
@@ -20,6 +20,7 @@ from backend.extensions import csrf, login_manager
 from backend.partners import service as partner_service
 from backend.reports import partners as partner_reports
 from backend.reports import service as reports
+from backend.users import service as users_service
 from backend.users.models import Role, User
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
@@ -43,6 +44,39 @@ def load_user(user_id: str) -> User | None:
 def _csrf():
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
+
+
+@blueprint.before_request
+def _new_password_first():
+    # After an admin's reset the temporary password opens only the page to choose a new one.
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in ("admin.password", "admin.logout", "admin.static")):
+        return redirect(url_for("admin.password"))
+    return None
+
+
+@blueprint.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Choose a new password; every other session of this account ends."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                users_service.change_password(current_user, form.current_password.data, form.new_password.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = http_status(exc)
+        else:
+            session["panel_version"] = current_user.panel_session_version  # this browser stays logged in
+            flash("Your password is changed. Other sessions of your account have ended.", "info")
+            return redirect(url_for("admin.dashboard"))
+    elif request.method == "POST":
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        status = 422
+    return render_template("admin/password.html", form=form, logout_form=LogoutForm()), status
 
 
 @blueprint.get("/")

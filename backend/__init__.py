@@ -8,11 +8,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, request, send_from_directory
-from flask_jwt_extended import verify_jwt_in_request
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from backend.api.openapi import JsonErrorApi
+from backend.common.errors import ForbiddenError
 from backend.config import load_config
 from backend.errors import ApiError, register_error_handlers
 from backend.extensions import csrf, db, jwt, limiter, login_manager, migrate
@@ -20,6 +21,8 @@ from backend.observability import configure_logging, init_request_logging
 from backend.twilio.gateway import init_gateway
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# All a temporary password (after an admin's reset) may do: choose a new one, see who it is, or log out.
+PASSWORD_CHANGE_PATHS = {"/api/v1/me/password", "/api/v1/me", "/api/v1/auth/logout"}
 PUBLIC_API_PATHS = {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout",
                     "/api/v1/openapi.json"}
 # The admin panel is a separate package that imports backend; backend only
@@ -148,6 +151,9 @@ def _register_api(app: Flask) -> None:
         # Deny by default: every API path needs an access token unless listed as public.
         if request.path.startswith(("/api/v1/", "/hsds")) and request.path not in PUBLIC_API_PATHS:
             verify_jwt_in_request()
+            if get_jwt().get("pwchange") and request.path not in PASSWORD_CHANGE_PATHS:
+                raise ForbiddenError("password_change_required",
+                                     "Choose a new password first (PUT /api/v1/me/password).")
 
     @app.after_request
     def _audit_refused_authentication(response):

@@ -33,6 +33,8 @@ class RefreshTokenReusedError(UnauthenticatedError):
 
 def _access_token(user: User, sid: str) -> str:
     claims = {"sid": sid, "role": str(user.role), "program_id": user.program_id}
+    if user.must_change_password:
+        claims["pwchange"] = True  # after an admin's reset: good only for choosing a new password
     return create_access_token(identity=str(user.id), additional_claims=claims)
 
 

@@ -39,6 +39,8 @@ class User(TimestampMixin, db.Model):
     # Panel cookies carry the version they were issued under; logging out (or a password change) moves it on,
     # so a copy of an old cookie opens nothing.
     panel_session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set by an admin's reset: the temporary password works only to choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)
 

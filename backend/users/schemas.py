@@ -1,6 +1,6 @@
 """User schemas."""
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from backend.common.schemas import ApiSchema, PageQuerySchema, PhoneNumber, UtcDateTime, nullable
 from backend.users.models import Role
@@ -19,6 +19,8 @@ class UserSchema(ApiSchema):
     active = fields.Boolean(dump_only=True)
     supervisor_id = fields.Integer(allow_none=True, load_default=None)
     last_login_at = UtcDateTime(dump_only=True)
+    must_change_password = fields.Boolean(dump_only=True, metadata={
+        "description": "After an admin's reset: the app asks for a new password before anything else"})
     created_at = UtcDateTime(dump_only=True)
 
 
@@ -41,3 +43,13 @@ class UserListQuerySchema(PageQuerySchema):
 
 
 user_schema = UserSchema()
+
+
+class PasswordChangeSchema(ApiSchema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+
+
+class TemporaryPasswordSchema(Schema):
+    temporary_password = fields.String(required=True, metadata={
+        "description": "Shown once: give it to the person by a safe channel; it only lets them choose a new one"})

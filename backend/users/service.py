@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 
 from backend.audit import service as audit
@@ -9,7 +11,7 @@ from backend.common.errors import ConflictError, ForbiddenError, field_error, no
 from backend.database import db, utcnow
 from backend.users.events import access_withdrawn
 from backend.users.models import Role, User
-from backend.users.passwords import MIN_PASSWORD_LENGTH, hash_password
+from backend.users.passwords import hash_password, password_problem, verify_password
 
 
 def require_role(actor: User, *roles: Role) -> None:
@@ -58,8 +60,9 @@ def create_user(program_id: int, *, email: str, full_name: str, role: Role, pass
                 phone: str | None = None, supervisor_id: int | None = None, actor: User | None = None) -> User:
     """Create a staff account (admin API and the create-user command)."""
     email = email.strip().lower()
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise field_error("password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    problem = password_problem(password, email)
+    if problem:
+        raise field_error("password", problem)
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise field_error("email", "An account with this e-mail address exists.", code="email_taken",
                           kind=ConflictError)
@@ -100,3 +103,33 @@ def update_user(actor: User, user_id: int, changes: dict) -> User:
         access_withdrawn.send(user.id, reason="role_changed")
     audit.record("update", "user", actor=actor, resource_id=user.id, details={"fields": sorted(changes)})
     return user
+
+
+def change_password(actor: User, current_password: str, new_password: str) -> None:
+    """The user chooses a new password; every session of theirs ends (the entry point issues this device's new one)."""
+    if not verify_password(actor.password_hash, current_password):
+        raise field_error("current_password", "This is not your current password.")
+    problem = password_problem(new_password, actor.email)
+    if problem:
+        raise field_error("new_password", problem)
+    if verify_password(actor.password_hash, new_password):
+        raise field_error("new_password", "Choose a password other than the current one.")
+    _set_password(actor, new_password, must_change=False, reason="password_changed")
+    audit.record("change_password", "user", actor=actor, resource_id=actor.id)
+
+
+def reset_password(actor: User, user_id: int) -> str:
+    """Admins: a one-time temporary password, shown once, that only lets the user choose a new one."""
+    require_role(actor, Role.ADMIN)
+    user = get_user_in_program(actor, user_id)
+    temporary = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    _set_password(user, temporary, must_change=True, reason="password_reset")
+    audit.record("reset_password", "user", actor=actor, resource_id=user.id)
+    return temporary
+
+
+def _set_password(user: User, password: str, *, must_change: bool, reason: str) -> None:
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
+    user.panel_session_version += 1  # panel cookies issued before now open nothing
+    access_withdrawn.send(user.id, reason=reason)  # and every app session ends

@@ -86,3 +86,23 @@ def test_opening_the_login_page_spends_no_login_attempts(app, client, admin_user
     response = client.post("/admin/login", data={"email": admin_user.email, "password": PASSWORD,
                                                  "csrf_token": token})
     assert response.status_code == 302
+
+
+def test_after_a_reset_the_panel_opens_only_the_password_page(app, panel_login, client, admin_user, supervisor):
+    from backend.users import service as users_service
+
+    with app.app_context():
+        from backend.database import db
+        from backend.users.models import User
+
+        temporary = users_service.reset_password(db.session.get(User, admin_user.id), supervisor.id)
+        db.session.commit()
+    panel_login(supervisor.email, temporary)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/password")
+    page = client.get("/admin/password").get_data(as_text=True)
+    assert "reset by an administrator" in page
+    changed = client.post("/admin/password", data={"current_password": temporary, "csrf_token": csrf_token(page),
+                                                   "new_password": "plum lantern orbit seventeen",
+                                                   "confirm": "plum lantern orbit seventeen"})
+    assert changed.status_code == 302 and client.get("/admin/").status_code == 200
