@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(program_number_group)
+    app.cli.add_command(audit_group)
 
 
 @click.command("create-user")
@@ -124,6 +125,37 @@ def list_program_numbers_command():
                            f"{'voice' if n.voice else ''})" for n in numbers) or "none"
         service = f"; messaging service {program.messaging_service_sid}" if program.messaging_service_sid else ""
         click.echo(f"{program.name}: {listed}{service}")
+
+
+@click.group("audit")
+def audit_group():
+    """The audit trail's seals (tamper evidence)."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def verify_audit_command():
+    """Recompute every seal; name the first block edited, deleted or inserted into since (exit 1 if any)."""
+    from backend.audit.seals import verify
+
+    verdict = verify()
+    if not verdict.intact:
+        first, last = verdict.first_bad_events
+        raise click.ClickException(f"Audit trail altered: seal {verdict.first_bad_seal} (events {first}-{last}): "
+                                   f"{verdict.problem}. {verdict.sealed_blocks} earlier blocks are intact.")
+    click.echo(f"Audit trail intact: {verdict.sealed_blocks} sealed blocks, {verdict.sealed_events} events; "
+               f"{verdict.unsealed_events} newer events not sealed yet.")
+
+
+@audit_group.command("seal")
+@with_appcontext
+def seal_audit_command():
+    """Seal the closed blocks now (the worker does it every minute)."""
+    from backend.audit.seals import seal_closed_blocks
+
+    written = seal_closed_blocks()
+    db.session.commit()
+    click.echo(f"{written} block(s) sealed.")
 
 
 @click.command("seed-demo")

@@ -56,6 +56,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "bridgeline"),
         "IDEMPOTENCY_KEY_TTL": timedelta(hours=24),
+        # The database role the app connects as in production; `flask db upgrade` (run as the owner) grants it
+        # INSERT and SELECT only on the audit trail.
+        "APP_DB_ROLE": env.get("BRIDGELINE_APP_ROLE") or None,
+        # Seals the audit trail (held outside the database; without it a key is derived from SECRET_KEY).
+        "AUDIT_SEAL_KEY": env.get("AUDIT_SEAL_KEY") or None,
         # Catalogue searches are cached until the catalogue changes, at most this long (0 turns caching off).
         "CATALOGUE_CACHE_SECONDS": int(env.get("CATALOGUE_CACHE_SECONDS", "30")),
         "CACHE_KEY_PREFIX": "bridgeline:cache:",

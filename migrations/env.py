@@ -110,6 +110,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            # Production: the app connects as a role that may only add to and read the audit trail.
+            app_role = current_app.config.get("APP_DB_ROLE")
+            if app_role and connection.dialect.name == "postgresql":
+                from backend.audit.roles import grant_app_role
+
+                grant_app_role(connection, app_role)
 
 
 if context.is_offline_mode():

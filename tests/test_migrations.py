@@ -65,3 +65,43 @@ def test_programme_phones_become_owned_numbers_unless_shared(empty_database):
         assert [(name, number, bool(sms), bool(voice)) for name, number, sms, voice in owned] == [
             ("A", "+13125550100", True, True)]
         db.engine.dispose()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="database roles are PostgreSQL's")
+def test_the_app_role_can_add_to_the_audit_trail_but_never_rewrite_it(empty_database):
+    """`flask db upgrade` as the owner grants the app's role INSERT and SELECT only on the audit trail."""
+    if empty_database.startswith("sqlite"):
+        pytest.skip("database roles are PostgreSQL's")
+    owner = sa.create_engine(empty_database, isolation_level="AUTOCOMMIT")
+    role = "bridgeline_app_test"
+    with owner.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
+            conn.execute(sa.text(f"CREATE ROLE {role} LOGIN"))
+    app = create_app(app_config(empty_database, REDIS_URL=None, APP_DB_ROLE=role))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    with owner.connect() as conn:
+        conn.execute(sa.text("INSERT INTO audit_events (occurred_at, action, resource, outcome) "
+                             "VALUES (now(), 'read', 'patient', 'success')"))
+    as_app = sa.create_engine(sa.engine.make_url(empty_database).set(username=role, password=None),
+                              isolation_level="AUTOCOMMIT")
+    try:
+        with as_app.connect() as conn:
+            conn.execute(sa.text("INSERT INTO audit_events (occurred_at, action, resource, outcome) "
+                                 "VALUES (now(), 'read', 'patient', 'success')"))
+            assert conn.scalar(sa.text("SELECT count(*) FROM audit_events")) == 2
+            conn.execute(sa.text("SELECT count(*) FROM patients"))  # the rest of the schema is the app's to use
+            for attempt in ("UPDATE audit_events SET outcome = 'x'", "DELETE FROM audit_events",
+                            "TRUNCATE audit_events", "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+                            "DROP TRIGGER audit_events_no_update_delete ON audit_events",
+                            "SET session_replication_role = replica", "UPDATE audit_seals SET digest = 'x'",
+                            "DELETE FROM alembic_version"):
+                with pytest.raises(sa.exc.DBAPIError):
+                    conn.execute(sa.text(attempt))
+            assert conn.scalar(sa.text("SELECT count(*) FROM audit_events")) == 2
+    finally:
+        as_app.dispose()
+        with owner.connect() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+        owner.dispose()

@@ -35,3 +35,21 @@ class AuditEvent(db.Model):
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     # Ids, counts and field names only: never names, phone numbers or notes.
     details: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+class AuditSeal(db.Model):
+    """A closed block of audit events, sealed with a keyed hash chained to the seal before it.
+
+    The key lives outside the database (AUDIT_SEAL_KEY), so an edit, deletion or insertion in a sealed block,
+    or in the seals themselves, shows in `flask audit verify` even when made by a database superuser.
+    """
+
+    __tablename__ = "audit_seals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_event_id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    last_event_id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), unique=True)
+    event_count: Mapped[int]
+    previous_digest: Mapped[str] = mapped_column(sa.String(64))
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    sealed_at: Mapped[datetime] = mapped_column(default=utcnow)

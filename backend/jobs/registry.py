@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from backend.audit.seals import seal_closed_blocks
 from backend.auth.service import purge_ended_sessions
 from backend.auth.throttle import purge_old_failures
 from backend.caseload.snapshots import write_daily_snapshots
@@ -42,4 +43,6 @@ JOBS: tuple[Job, ...] = (
     Job("purge_idempotency_records", purge_idempotency_records, IntervalTrigger(hours=1)),
     Job("purge_ended_sessions", purge_ended_sessions, CronTrigger(hour=3, minute=30, timezone="UTC")),
     Job("purge_login_failures", purge_old_failures, IntervalTrigger(hours=1)),
+    # Tamper evidence: closed blocks of audit events sealed with a keyed, chained hash.
+    Job("seal_audit_events", seal_closed_blocks, IntervalTrigger(minutes=1)),
 )
