@@ -69,6 +69,20 @@ def consent_covering(patient_id: int, organization_id: str) -> Consent | None:
     return None
 
 
+def require_cover(patient_id: int, organization_id: str) -> Consent:
+    """The consent that lets us disclose this patient's information to this partner now; 409 without one.
+
+    The one Part 2 check for every disclosure to a partner: a handoff, its FHIR export, a confirmation link,
+    (later) a partner joining a call.
+    """
+    consent = consent_covering(patient_id, organization_id)
+    if consent is None:
+        raise ConflictError("consent_required",
+                            "Record the patient's consent to share with this partner first (42 CFR Part 2).",
+                            extra={"organization_id": organization_id})
+    return consent
+
+
 def record_disclosure(actor: User | None, consent: Consent, information: str, channel: str) -> Disclosure:
     """Account for a release of patient information to the consent's recipient."""
     disclosure = Disclosure(program_id=consent.program_id, patient_id=consent.patient_id, consent_id=consent.id,

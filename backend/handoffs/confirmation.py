@@ -11,6 +11,7 @@ from flask import current_app
 
 from backend.audit import service as audit
 from backend.common.errors import ConflictError
+from backend.consent.service import record_disclosure, require_cover
 from backend.database import db, utcnow
 from backend.handoffs.models import OPEN_STATUSES, ConfirmationLink, FhirTaskStatus, Handoff
 from backend.handoffs.service import get_handoff, move, record_partner_answer
@@ -29,6 +30,10 @@ def issue_link(actor: User, handoff_id: int) -> dict:
     handoff = get_handoff(actor, handoff_id)
     if handoff.status not in OPEN_STATUSES:
         raise ConflictError("handoff_closed", f"The handoff is already {handoff.status}.")
+    # The page shows the partner the patient's initials and appointment: a disclosure like any other.
+    consent = require_cover(handoff.patient_id, handoff.organization_id)
+    record_disclosure(actor, consent, "Confirmation link: initials, appointment time, referral reference",
+                      channel=f"confirmation link {handoff.reference}")
     token = secrets.token_urlsafe(32)
     link = ConfirmationLink(handoff_id=handoff.id, token_hash=_digest(token), expires_at=utcnow() + LINK_LIFETIME,
                             created_by_id=actor.id)

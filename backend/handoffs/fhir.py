@@ -7,10 +7,9 @@ and the consent it relies on, and is recorded as a disclosure.
 
 from __future__ import annotations
 
-from backend.common.errors import ConflictError
 from backend.consent.models import Consent
 from backend.consent.schemas import REDISCLOSURE_NOTICE
-from backend.consent.service import record_disclosure
+from backend.consent.service import record_disclosure, require_cover
 from backend.database import db, utcnow
 from backend.handoffs.models import FhirTaskStatus, Handoff
 from backend.handoffs.service import get_handoff
@@ -93,9 +92,7 @@ def handoff_bundle(handoff: Handoff, patient: Patient, service: Service, partner
 def export_handoff(actor: User, handoff_id: int) -> dict:
     """The handoff's Bundle; leaving for the partner, it is recorded as a disclosure under its consent."""
     handoff = get_handoff(actor, handoff_id)
-    consent = db.session.get(Consent, handoff.consent_id)
-    if not consent.is_active(utcnow()):
-        raise ConflictError("consent_required", "The consent behind this handoff was revoked or has expired.")
+    consent = require_cover(handoff.patient_id, handoff.organization_id)  # the one that covers it now
     bundle = handoff_bundle(handoff, db.session.get(Patient, handoff.patient_id),
                             db.session.get(Service, handoff.service_id),
                             db.session.get(Organization, handoff.organization_id), consent,

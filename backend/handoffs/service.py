@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from backend.audit import service as audit
 from backend.common.errors import ConflictError, field_error, not_found
-from backend.consent.service import consent_covering, record_disclosure
+from backend.consent.service import record_disclosure, require_cover
 from backend.database import db, utcnow
 from backend.handoffs import reminders
 from backend.handoffs.models import OPEN_STATUSES, FhirTaskStatus, Handoff
@@ -32,11 +32,7 @@ def create_handoff(actor: User, data: dict) -> Handoff:
     service = db.session.get(Service, data.pop("service_id"))
     if service is None or service.program_id != actor.program_id:
         raise field_error("service_id", "Not a service of your programme's partners.")
-    consent = consent_covering(patient.id, service.organization_id)
-    if consent is None:
-        raise ConflictError("consent_required",
-                       "Record the patient's consent to share with this partner first (42 CFR Part 2).",
-                       extra={"organization_id": service.organization_id})
+    consent = require_cover(patient.id, service.organization_id)
     if data.get("appointment_at") is not None and data["appointment_at"] < utcnow():
         raise field_error("appointment_at", "The appointment is in the past.")
     handoff = Handoff(program_id=patient.program_id, patient_id=patient.id, service_id=service.id,

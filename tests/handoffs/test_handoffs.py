@@ -132,3 +132,24 @@ def test_another_coachs_handoff_is_not_found(login, supervisor_api, factory, coa
     mine = login(coach)
     assert mine.get(f"/api/v1/handoffs/{hid}").status_code == 404
     assert mine.patch(f"/api/v1/handoffs/{hid}", json={"note": "x"}).status_code == 404
+
+
+def test_every_disclosure_to_the_partner_needs_a_consent_that_covers_it_now(coach_api, supervisor_api, factory,
+                                                                            coach):
+    """One Part 2 check for the handoff, its confirmation link and its FHIR export."""
+    patient, org_id, service_id = setup_handoff(coach_api, supervisor_api, factory, coach)
+    handoff = coach_api.post("/api/v1/handoffs", json={"patient_id": patient.id, "service_id": service_id,
+                                                       "kind": "warm"}).json
+    assert coach_api.post(f"/api/v1/handoffs/{handoff['id']}/confirmation-link").status_code == 201
+    disclosures = coach_api.get(f"/api/v1/patients/{patient.id}/disclosures").json
+    assert any(d["channel"].startswith("confirmation link") for d in disclosures)
+    (consent,) = coach_api.get(f"/api/v1/patients/{patient.id}/consents").json
+    coach_api.post(f"/api/v1/consents/{consent['id']}/revoke")
+    for response in (coach_api.post(f"/api/v1/handoffs/{handoff['id']}/confirmation-link"),
+                     coach_api.get(f"/api/v1/handoffs/{handoff['id']}/fhir")):
+        assert response.status_code == 409 and response.json["error"] == "consent_required"
+    renewed = coach_api.post(f"/api/v1/patients/{patient.id}/consents", json=consent_body(org_id)).json
+    bundle = coach_api.get(f"/api/v1/handoffs/{handoff['id']}/fhir")
+    assert bundle.status_code == 200  # the consent that covers it now, not only the one it was created under
+    assert any(e["resource"]["resourceType"] == "Consent" and e["resource"]["id"] == str(renewed["id"])
+               for e in bundle.json["entry"])
