@@ -69,7 +69,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
         "TWILIO_FROM_NUMBER": env.get("TWILIO_FROM_NUMBER") or None,
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
-        "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", "https://api.twilio.com"),
+        "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL") or None,  # None: Twilio itself
         "SMS_RATE_PER_SECOND": float(env.get("SMS_RATE_PER_SECOND", "1")),
         "SMS_SEND_LEASE": timedelta(seconds=int(env.get("SMS_SEND_LEASE_SECONDS", "300"))),
         # OpenAPI
