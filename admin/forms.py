@@ -1,7 +1,7 @@
 """Admin panel forms (Flask-WTF, CSRF-protected)."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -15,6 +15,10 @@ class PasswordForm(FlaskForm):
     new_password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
     confirm = PasswordField("New password again", validators=[DataRequired(), EqualTo("new_password",
                                                                                       "The two do not match.")])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
 
 
 class LogoutForm(FlaskForm):

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from admin.actions import panel_action
 from admin.forms import ConfirmForm, LoginForm, LogoutForm, PasswordForm
+from backend.auth import mfa
 from backend.auth import service as auth_service
 from backend.auth.api import login_address_limiter
 from backend.caseload import service as caseload_service
@@ -46,11 +47,20 @@ def _csrf():
         csrf.protect()
 
 
+def start_panel_session(user: User) -> None:
+    """Log the user in to the panel under their current session version."""
+    session["panel_version"] = user.panel_session_version
+    login_user(user)
+
+
 @blueprint.before_request
-def _new_password_first():
-    # After an admin's reset the temporary password opens only the page to choose a new one.
-    if (current_user.is_authenticated and current_user.must_change_password
-            and request.endpoint not in ("admin.password", "admin.logout", "admin.static")):
+def _first_things_first():
+    # A second factor to set up, or a reset password to replace: nothing else opens until it is done.
+    if not current_user.is_authenticated or request.endpoint in ("admin.logout", "admin.static"):
+        return None
+    if session.get("mfa_enrol") and request.endpoint != "admin.mfa_enrol":
+        return redirect(url_for("admin.mfa_enrol"))
+    if current_user.must_change_password and request.endpoint != "admin.password" and not session.get("mfa_enrol"):
         return redirect(url_for("admin.password"))
     return None
 
@@ -176,8 +186,12 @@ def login():
                 db.session.commit()
                 session.clear()  # a fresh session on login (no fixation)
                 session.permanent = True
-                session["panel_version"] = user.panel_session_version
-                login_user(user)
+                if user.totp_secret:  # the password was right; the second factor comes next
+                    session["mfa_user"] = user.id
+                    return redirect(url_for("admin.mfa_code"))
+                start_panel_session(user)
+                if mfa.required_for(user):
+                    session["mfa_enrol"] = True  # set it up before anything else
                 return redirect(url_for("admin.dashboard"))
     elif request.method == "POST":
         status = 400

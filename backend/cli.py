@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(program_number_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(mfa_policy_command)
 
 
 @click.command("create-user")
@@ -156,6 +157,19 @@ def seal_audit_command():
     written = seal_closed_blocks()
     db.session.commit()
     click.echo(f"{written} block(s) sealed.")
+
+
+@click.command("mfa-policy")
+@with_appcontext
+@click.option("--program", "program_name", default=None, help="Programme name. Defaults to the only programme.")
+@click.option("--supervisors/--no-supervisors", required=True,
+              help="Whether supervisors, like admins, sign in to the panel with a second factor.")
+def mfa_policy_command(program_name, supervisors):
+    """Require the panel's second factor of supervisors too (admins always have it)."""
+    program = _program_for(program_name, create=False)
+    program.require_mfa_for_supervisors = supervisors
+    db.session.commit()
+    click.echo(f"Programme {program.name!r}: supervisors {'must' if supervisors else 'need not'} use a second factor.")
 
 
 @click.command("seed-demo")

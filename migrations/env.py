@@ -102,6 +102,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations recreate a table (copy, drop, rename); with foreign keys on, dropping a table that
+            # other rows reference fails. Off while migrating (a no-op inside a transaction, so before it).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -116,6 +122,12 @@ def run_migrations_online():
                 from backend.audit.roles import grant_app_role
 
                 grant_app_role(connection, app_role)
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"the migration left {len(broken)} rows whose foreign keys point nowhere")
 
 
 if context.is_offline_mode():

@@ -58,6 +58,11 @@ def test_programme_phones_become_owned_numbers_unless_shared(empty_database):
                 conn.execute(sa.text("INSERT INTO programs (name, timezone, phone, created_at, updated_at) "
                                      "VALUES (:n, 'UTC', :p, :t, :t)"),
                              {"n": name, "p": phone, "t": "2026-01-01 00:00:00+00:00"})
+            # Staff reference the programme, as in every real database (batch migrations must cope with that).
+            conn.execute(sa.text("INSERT INTO users (program_id, email, full_name, role, active, password_hash, "
+                                 "on_shift, created_at, updated_at) SELECT id, 'a@example.test', 'A', 'admin', "
+                                 ":yes, 'x', :no, created_at, created_at FROM programs WHERE name = 'A'"),
+                         {"yes": True, "no": False})
         upgrade()
         with db.engine.connect() as conn:
             owned = conn.execute(sa.text("SELECT p.name, n.number, n.sms, n.voice FROM program_numbers n "

@@ -37,3 +37,14 @@ class AuthSession(db.Model):
     # The one refresh token of the session that may still be used: each refresh replaces it, and a replaced
     # one presented again means it was copied, so the whole session ends (reuse detection).
     refresh_jti: Mapped[str | None] = mapped_column(sa.String(36))
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app (only its digest is kept)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None]

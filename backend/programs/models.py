@@ -18,6 +18,8 @@ class Program(TimestampMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     # Texts go out through this Twilio Messaging Service when set, else from the programme's SMS number.
     messaging_service_sid: Mapped[str | None] = mapped_column(sa.String(34), unique=True)
+    # Admins always sign in to the panel with a second factor; supervisors too when the programme says so.
+    require_mfa_for_supervisors: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class ProgramNumber(TimestampMixin, db.Model):

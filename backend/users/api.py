@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from backend.api.actions import api_action
-from backend.auth import tokens
+from backend.auth import mfa, tokens
 from backend.auth.schemas import TokenPairSchema
 from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
@@ -77,3 +77,13 @@ class PasswordReset(MethodView):
         """Give a staff member a temporary password, shown once (admins). Their sessions end, and it lets them do
         nothing but choose a new password."""
         return {"temporary_password": service.reset_password(current_user, user_id)}, 201
+
+
+@blp.route("/users/<int:user_id>/mfa-reset")
+class SecondFactorReset(MethodView):
+    @api_action("reset", "mfa")
+    @blp.response(204)
+    def post(self, user_id):
+        """Remove a staff member's panel second factor (a lost phone); they set up a new one at their next
+        sign-in (admins)."""
+        mfa.reset(current_user, user_id)

@@ -41,6 +41,9 @@ class User(TimestampMixin, db.Model):
     panel_session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # Set by an admin's reset: the temporary password works only to choose a new one.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The panel's second factor: a TOTP secret (RFC 6238) once enrolled, with one-time recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    mfa_enrolled_at: Mapped[datetime | None]
 
     program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)
 
