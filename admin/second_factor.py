@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from admin.forms import CodeForm, LogoutForm
 from admin.views import blueprint, start_panel_session
 from backend.auth import mfa
+from backend.auth import service as auth_service
 from backend.common.errors import DomainError
 from backend.common.unit_of_work import after_rollback, transaction
 from backend.database import db
@@ -28,6 +29,8 @@ def mfa_code():
         try:
             with transaction():
                 passed = mfa.passes_second_factor(user, form.code.data, request.remote_addr)
+                if passed:
+                    auth_service.complete_login(user, request.remote_addr)
         except DomainError as exc:  # too many wrong attempts
             flash(exc.message, "error")
             status = http_status(exc)

@@ -183,6 +183,8 @@ def login():
                 flash("The panel is for supervisors and admins. Coaches use the Bridgeline app.", "error")
                 status = 403
             else:
+                if not user.totp_secret:
+                    auth_service.complete_login(user, request.remote_addr)
                 db.session.commit()
                 session.clear()  # a fresh session on login (no fixation)
                 session.permanent = True

@@ -35,7 +35,11 @@ def record_failed_login(refused: InvalidCredentialsError) -> None:
 
 
 def authenticate(email: str, password: str, address: str | None) -> User:
-    """Check credentials with throttling (per account and address); the same 401 for an unknown e-mail."""
+    """Check the password with throttling (per account and address); the same 401 for an unknown e-mail.
+
+    Only the first step: the caller completes the login (`complete_login`) once every step passed, so a
+    right password cannot reset the failure count that also guards the second factor.
+    """
     email = email.strip().lower()
     throttle.check_not_locked(email, address)
     user = db.session.scalar(sa.select(User).where(User.email == email))
@@ -44,15 +48,20 @@ def authenticate(email: str, password: str, address: str | None) -> User:
         raise InvalidCredentialsError(user.id if user is not None else None, email, address)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    throttle.clear_failures(email, address)
-    audit.record("login", "session", actor=user)
     return user
+
+
+def complete_login(user: User, address: str | None) -> None:
+    """Every step passed: record the login and forget this address's failed attempts for the account."""
+    user.last_login_at = utcnow()
+    throttle.clear_failures(user.email, address)
+    audit.record("login", "session", actor=user)
 
 
 def login(email: str, password: str, client: str | None, address: str | None) -> dict:
     """Authenticate and start a token session for the mobile app."""
     user = authenticate(email, password, address)
+    complete_login(user, address)
     issued = tokens.issue_tokens(user, client)
     return {**issued, "user": user}
 
