@@ -49,9 +49,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from backend import cli, health
     from backend.handoffs import partner_pages
     from backend.messaging import webhooks
+    from backend.voice import webhooks as voice_webhooks
 
     app.register_blueprint(health.blp)
     app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(voice_webhooks.blueprint)
     app.register_blueprint(partner_pages.blueprint)
     cli.register(app)
     for dotted in app.config.get("UI_BLUEPRINTS", DEFAULT_UI_BLUEPRINTS):
@@ -131,12 +133,13 @@ def _register_api(app: Flask) -> None:
     from backend.tasks.api import blp as tasks_blp
     from backend.timeline.api import blp as timeline_blp
     from backend.users.api import blp as users_blp
+    from backend.voice.api import blp as voice_blp
     from backend.wellness.api import blp as wellness_blp
 
     api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
     for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp,
                 caseload_blp, shifts_blp, wellness_blp, messaging_blp, partners_blp, hsds_blp, hsds_public_blp,
-                consent_blp, handoffs_blp, reports_blp):
+                consent_blp, handoffs_blp, reports_blp, voice_blp):
         api.register_blueprint(blp)
 
     @app.get("/api/docs/static/<path:filename>")

@@ -21,6 +21,10 @@ Errors are answered the way Twilio answers them, ``{"code", "message",
 Webhooks the other way round (status callbacks, inbound SMS) are signed with
 ``twilio.request_validator.RequestValidator`` like Twilio signs them.
 
+Voice (Calls, Conferences, Participants, Recordings and the phone network that
+drives whole calls on a virtual clock) is :attr:`FakeTwilio.voice`, a
+``fake_twilio.voice.VoiceNetwork``.
+
 Usage::
 
     with FakeTwilio() as fake:
@@ -196,6 +200,7 @@ class _Answer:
     status: int
     payload: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a non-JSON body (recording audio); give its Content-Type in headers
 
 
 class _Server(ThreadingHTTPServer):
@@ -262,7 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length > 0 else b""
         answer = self.server.fake._handle(method, self.path, dict(self.headers.items()), raw_body)
-        body = b"" if answer.payload is None else json.dumps(answer.payload).encode("utf-8")
+        if answer.raw is not None:
+            body = answer.raw
+        else:
+            body = b"" if answer.payload is None else json.dumps(answer.payload).encode("utf-8")
         self.send_response(answer.status)
         if answer.payload is not None:
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -337,6 +345,10 @@ class FakeTwilio:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._clear()
+        from fake_twilio.voice import VoiceNetwork  # here: voice.py builds on this module
+
+        #: Twilio Voice and a scripted phone network on a virtual clock (see fake_twilio/voice.py).
+        self.voice = VoiceNetwork(self)
 
     def _clear(self) -> None:
         with self._lock:
@@ -430,8 +442,9 @@ class FakeTwilio:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget requests, messages, behaviours, webhooks and errors; latency back to 0."""
+        """Forget requests, messages, behaviours, webhooks and errors; latency back to 0; reset voice."""
         self._clear()
+        self.voice.reset()
 
     # -- behaviour ---------------------------------------------------------
 
@@ -616,17 +629,15 @@ class FakeTwilio:
         received = time.time()
         split = urlsplit(raw_path)
         query = {name: values[0] for name, values in parse_qs(split.query, keep_blank_values=True).items()}
-        form: dict[str, str] = {}
+        multi: dict[str, list[str]] = {}
         if raw_body:
-            form = {
-                name: values[0]
-                for name, values in parse_qs(raw_body.decode("utf-8", "replace"), keep_blank_values=True).items()
-            }
+            multi = parse_qs(raw_body.decode("utf-8", "replace"), keep_blank_values=True)
+        form = {name: values[0] for name, values in multi.items()}
         latency = self.latency
         if latency > 0:
             time.sleep(latency)
         try:
-            answer = self._route(method, split.path, query, form, headers)
+            answer = self._route(method, split.path, query, form, headers, multi)
         except _ApiError as error:
             answer = _Answer(error.status, error.payload, error.headers)
         except Exception:  # noqa: BLE001 - a bug in the fake must answer, not hang the client
@@ -660,10 +671,18 @@ class FakeTwilio:
         )
 
     def _route(
-        self, method: str, path: str, query: dict[str, str], form: dict[str, str], headers: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        form: dict[str, str],
+        headers: dict[str, str],
+        multi: dict[str, list[str]] | None = None,
     ) -> _Answer:
         if not self._authorised(headers):
             raise _ApiError(401, 20003, headers={"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        if self.voice.rest.handles(path):
+            return self.voice.rest.handle(method, path, query, multi or {name: [value] for name, value in form.items()})
         match = _MESSAGES_PATH.fullmatch(path)
         if match is None or match[1] != self.account_sid:
             raise _ApiError(404, 20404, f"The requested resource {path} was not found")

@@ -347,3 +347,27 @@ def pytest_terminal_summary(terminalreporter):
 def factory_for():
     """A Factory for an app a test built itself (another worker, other settings)."""
     return Factory
+
+
+@pytest.fixture(scope="session")
+def fake_twilio_server():
+    """One fake Twilio (REST API and phone network) for the session; the real SDK talks to it."""
+    from fake_twilio import FakeTwilio
+
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio(fake_twilio_server):
+    """The fake, cleared for this test."""
+    fake_twilio_server.reset()
+    fake_twilio_server.latency = 0
+    return fake_twilio_server
+
+
+def twilio_config(database_url: str, twilio, **extra) -> dict:
+    """An app configuration that sends through the real twilio SDK to the fake."""
+    return app_config(database_url, TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
+                      TWILIO_API_BASE_URL=twilio.base_url, TWILIO_FROM_NUMBER="+13125550100",
+                      SMS_RATE_PER_SECOND=0, **extra)

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from backend.api.openapi import mark_idempotent
 from backend.audit import service as audit
 from backend.common.errors import ConflictError, DomainError, PreconditionFailedError
-from backend.common.unit_of_work import after_rollback
+from backend.common.unit_of_work import after_rollback, run_after_commit
 from backend.database import db
 from backend.errors import ERROR_CODES, http_status
 from backend.idempotency import service as idempotency
@@ -49,6 +49,7 @@ def api_action(action: str, resource: str, *, idempotent: bool = False):
                 if key:
                     idempotency.remember(actor.id, key, fingerprint, response)
                 db.session.commit()
+                run_after_commit()
                 return response
             except StaleDataError as exc:
                 _refuse(action, resource, actor, kwargs, 412, "precondition_failed")

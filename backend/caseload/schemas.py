@@ -123,6 +123,8 @@ class CaseloadPolicySchema(ApiSchema):
     consecutive_contact_days = fields.Integer(validate=validate.Range(min=2, max=14))
     supervision_gap_days = fields.Integer(validate=validate.Range(min=1, max=365))
     stress_threshold = fields.Integer(validate=validate.Range(min=1, max=5))
+    after_hours_calls = fields.Integer(validate=validate.Range(min=1, max=100))
+    phone_minutes_per_day = fields.Integer(validate=validate.Range(min=30, max=1440))
 
 
 class CaseloadPolicyOutSchema(CaseloadPolicySchema):

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from backend.caseload.caps import utilisation
-from backend.contacts.models import Contact, ContactOutcome
+from backend.contacts.models import Contact, ContactKind, ContactOutcome
 from backend.database import db, utcnow
 from backend.programs.models import CaseloadPolicy
 from backend.shifts.models import Shift
@@ -33,7 +33,8 @@ def level_of(reasons: list[dict]) -> str:
     return "watch" if watch else "ok"
 
 
-def _after_hours_and_crisis(coach_ids: list[int], since: datetime, max_shift: timedelta) -> dict[int, tuple[int, int]]:
+def _after_hours_and_crisis(coach_ids: list[int], since: datetime,
+                            max_shift: timedelta) -> dict[int, tuple[int, int, int]]:
     # A shift covering a contact of the window started at most one (auto-closed) shift length before
     # the window: the lower bound keeps the lookup on the index however long the shift history grows.
     during_shift = sa.exists().where(
@@ -43,10 +44,24 @@ def _after_hours_and_crisis(coach_ids: list[int], since: datetime, max_shift: ti
     rows = db.session.execute(
         sa.select(Contact.coach_id,
                   sa.func.count().filter(~during_shift),
-                  sa.func.count().filter(Contact.outcome == ContactOutcome.CRISIS))
+                  sa.func.count().filter(Contact.outcome == ContactOutcome.CRISIS),
+                  sa.func.count().filter(~during_shift, Contact.kind == ContactKind.PHONE,
+                                         Contact.outcome == ContactOutcome.REACHED))
         .where(Contact.coach_id.in_(coach_ids), Contact.occurred_at >= since)
         .group_by(Contact.coach_id)).all()
-    return {coach_id: (after, crisis) for coach_id, after, crisis in rows}
+    return {coach_id: (after, crisis, calls) for coach_id, after, crisis, calls in rows}
+
+
+def _busiest_phone_day(coach_ids: list[int], since: datetime, tz_name: str) -> dict[int, int]:
+    """The most phone minutes each coach spent on one day of the window (calls log their length)."""
+    day = _local_day(Contact.occurred_at, tz_name)
+    per_day = (sa.select(Contact.coach_id.label("coach_id"),
+                         sa.func.sum(sa.func.coalesce(Contact.duration_minutes, 0)).label("minutes"))
+               .where(Contact.coach_id.in_(coach_ids), Contact.occurred_at >= since,
+                      Contact.kind == ContactKind.PHONE)
+               .group_by(Contact.coach_id, day).subquery())
+    return dict(db.session.execute(sa.select(per_day.c.coach_id, sa.func.max(per_day.c.minutes))
+                                   .group_by(per_day.c.coach_id)).all())
 
 
 def _local_day(column, tz_name: str):
@@ -100,6 +115,7 @@ def team_signals(coaches: list, loads: dict[int, tuple[int, int]], caps: dict[in
     now = utcnow()
     activity = _after_hours_and_crisis(ids, now - WINDOW, timedelta(hours=policy.max_shift_hours + 1))
     streaks = _longest_streaks(ids, tz_name)
+    phone_days = _busiest_phone_day(ids, now - WINDOW, tz_name)
     supervision = last_supervision(ids)
     check_ins = last_check_ins(ids)
     result = {}
@@ -111,10 +127,17 @@ def team_signals(coaches: list, loads: dict[int, tuple[int, int]], caps: dict[in
             reasons.append(reason("over_cap", "high", f"Caseload at {pct:.0f}% of the cap, through overrides."))
         elif pct >= policy.watch_utilisation_pct:
             reasons.append(reason("near_cap", "watch", f"Caseload at {pct:.0f}% of the cap."))
-        after_hours, crisis = activity.get(coach.id, (0, 0))
+        after_hours, crisis, after_hours_calls = activity.get(coach.id, (0, 0, 0))
         if after_hours >= policy.after_hours_contacts:
             reasons.append(reason("after_hours_contacts", "watch",
                                   f"{after_hours} contacts outside their shifts in the last 7 days."))
+        if after_hours_calls >= policy.after_hours_calls:
+            reasons.append(reason("after_hours_calls", "watch",
+                                  f"{after_hours_calls} calls outside their shifts in the last 7 days."))
+        minutes = phone_days.get(coach.id) or 0
+        if minutes >= policy.phone_minutes_per_day:
+            reasons.append(reason("phone_minutes", "watch",
+                                  f"{minutes} minutes on the phone in one day this week."))
         if crisis >= policy.crisis_contacts:
             reasons.append(reason("crisis_contacts", "watch", f"{crisis} crisis contacts in the last 7 days."))
         streak = streaks.get(coach.id, 0)

@@ -11,18 +11,44 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from backend.database import db
+
+_AFTER_COMMIT = "after_commit"
 
 
 @contextlib.contextmanager
 def transaction() -> Iterator[None]:
-    """Commit what the block did; roll all of it back if it raises."""
+    """Commit what the block did (then run what waits for the commit); roll all of it back if it raises."""
     try:
         yield
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+    run_after_commit()
+
+
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run `callback` once the entry point has committed (a call to Twilio that must not ring for work undone).
+
+    Dropped if the unit of work rolls back. The callback runs outside the transaction and opens its own.
+    """
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def run_after_commit() -> None:
+    """Run, in order, what the committed unit of work left for after its commit."""
+    while callbacks := db.session.info.pop(_AFTER_COMMIT, None):
+        for callback in callbacks:
+            callback()
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_after_commit(session: Session, previous_transaction) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 def after_rollback(record: Callable[[], object]) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from backend.contacts.models import Contact, ContactDirection, ContactKind, ContactOutcome
 from backend.database import db, utcnow
 from backend.patients.models import Acuity, Patient, PatientEvent, PatientEventKind, PatientSource, PatientStatus
-from backend.programs.models import Program, ProgramNumber
+from backend.programs.models import Program, ProgramNumber, WarmLine
 from backend.shifts.models import Shift
 from backend.tasks.models import Task, TaskKind
 from backend.users.models import Role, User
 from backend.users.passwords import hash_password
+from backend.voice.models import Call, CallDirection, CallLeg, CallOutcome, CallStatus, LegKind, LegOutcome
 from backend.wellness.models import SupervisionSession, WellnessCheckIn
 
 DEMO_PASSWORD = "bridgeline-demo"  # noqa: S105 - synthetic demo accounts only
@@ -20,8 +23,8 @@ FIRST_NAMES = ["Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", 
                "Maria", "José", "Lucía", "Diego", "Ana", "Sam", "Dana", "Robin", "Kai", "Elena"]
 LAST_NAMES = ["Rivera", "Nguyen", "Okafor", "Kowalski", "Haddad", "Lindqvist", "Moreau", "Tanaka",
               "García", "Hernández", "Brooks", "Patel", "Fischer", "Novak", "Reyes", "Campbell"]
-# 312-555-01xx is kept for the programme's line and the staff's phones: no patient shares a number with them
-# (an inbound text or call is matched to a patient by number).
+# 312-555-01xx is kept for the programme's line, the staff's and the partners' phones: no patient shares a number
+# with them (an inbound text or call is matched to a patient by number).
 PATIENT_AREA_CODES = ["773", "872", "708", "630"]
 STATUS_WEIGHTS = {PatientStatus.REFERRED: 20, PatientStatus.ENGAGED: 30, PatientStatus.ACTIVE: 30,
                   PatientStatus.LINKED: 15, PatientStatus.CLOSED: 10, PatientStatus.DECLINED: 5}
@@ -102,6 +105,7 @@ def seed_demo(patients: int = 120, seed: int = 20261122) -> str:
             counts["tasks"] += 1
     _seed_caseload_history(program, supervisor, coaches, rng, now)
     _seed_partners(program, coaches[0], now)
+    _seed_warm_line(program, coaches, now)
     return (f"1 programme, {2 + len(coaches)} staff, {patients} patients, "
             f"{counts['contacts']} contacts, {counts['tasks']} tasks")
 
@@ -137,11 +141,11 @@ def _seed_partners(program: Program, coach: User, now) -> None:
         ("Lakeview Withdrawal Center", "+13125550150", [
             ("Medical detox", ["detox"], ["medicaid", "uninsured"], ["buprenorphine"], True, 3),
             ("Residential program", ["residential"], ["medicaid", "private"], [], False, 0)]),
-        ("Southside Community Health", "+17735550151", [
+        ("Southside Community Health", "+13125550151", [
             ("Bridge clinic (MOUD)", ["outpatient_moud"], ["medicaid", "medicare", "sliding_scale"],
              ["buprenorphine", "naltrexone"], True, None),
             ("Counselling", ["counselling", "behavioral_health"], ["medicaid", "private"], [], False, None)]),
-        ("Harbor Harm Reduction", "+18725550152", [
+        ("Harbor Harm Reduction", "+13125550152", [
             ("Syringe services and naloxone", ["harm_reduction"], ["uninsured"], [], True, None)]),
     ]
     for name, phone, services in catalogue:
@@ -165,3 +169,42 @@ def _seed_partners(program: Program, coach: User, now) -> None:
                 db.session.add(report)
                 db.session.flush()
                 service.latest_capacity_id = report.id
+
+
+def _seed_warm_line(program: Program, coaches: list[User], now) -> None:
+    """Warm-line hours (weekdays 8-22, weekends 10-20, Chicago), 988 as the crisis line, and a few past calls."""
+    hours = [{"weekday": d, "opens": "08:00", "closes": "22:00"} for d in range(5)]
+    hours += [{"weekday": d, "opens": "10:00", "closes": "20:00"} for d in (5, 6)]
+    db.session.add(WarmLine(program_id=program.id, hours=hours, crisis_number="988"))
+    known = db.session.scalar(sa.select(Patient).where(Patient.coach_id == coaches[0].id).limit(1))
+    history = [(3, coaches[0], known, CallOutcome.ANSWERED), (2, None, None, CallOutcome.VOICEMAIL),
+               (1, None, None, CallOutcome.MISSED)]
+    for days_ago, coach, patient, outcome in history:
+        started = now - timedelta(days=days_ago, hours=1)
+        call = Call(program_id=program.id, direction=CallDirection.INBOUND, status=CallStatus.COMPLETED,
+                    outcome=outcome, program_number=program.phone,
+                    external_number=patient.phone if patient else f"+1630555{180 + days_ago:04d}",
+                    patient_id=patient.id if patient else None, coach_id=coach.id if coach else None,
+                    started_at=started, answered_at=started + timedelta(seconds=9) if coach else None,
+                    ended_at=started + timedelta(minutes=12 if coach else 1),
+                    duration_seconds=711 if coach else 60, voicemail_sid=(
+                        "RE" + "0" * 31 + "1" if outcome == CallOutcome.VOICEMAIL else None),
+                    voicemail_seconds=34 if outcome == CallOutcome.VOICEMAIL else None)
+        db.session.add(call)
+        db.session.flush()
+        db.session.add(CallLeg(call_id=call.id, kind=LegKind.COACH, position=1, user_id=coaches[1].id,
+                               number=coaches[1].phone, rung_at=started, ended_at=started + timedelta(seconds=15),
+                               outcome=LegOutcome.NO_ANSWER))
+        if coach is not None:
+            db.session.add(CallLeg(call_id=call.id, kind=LegKind.COACH, position=2, user_id=coach.id,
+                                   number=coach.phone, rung_at=started + timedelta(seconds=15),
+                                   answered_at=started + timedelta(seconds=20), outcome=LegOutcome.ACCEPTED,
+                                   ended_at=call.ended_at))
+        else:
+            task = Task(program_id=program.id, assignee_id=coaches[0].id, kind=TaskKind.CALL_BACK,
+                        title=("Call back: voicemail on the warm line" if outcome == CallOutcome.VOICEMAIL
+                               else "Call back: missed warm-line call"),
+                        note=f"Caller's number: {call.external_number}", due_at=started + timedelta(minutes=30))
+            db.session.add(task)
+            db.session.flush()
+            call.callback_task_id = task.id

@@ -16,6 +16,7 @@ from backend.idempotency.service import purge_expired as purge_idempotency_recor
 from backend.messaging.dispatch import dispatch_due
 from backend.messaging.reconcile import reconcile_unknown
 from backend.shifts.service import close_stale_shifts
+from backend.voice.upkeep import delete_expired_voicemails, end_lost_calls
 from backend.wellness.service import create_weekly_check_in_tasks
 
 
@@ -45,4 +46,7 @@ JOBS: tuple[Job, ...] = (
     Job("purge_login_failures", purge_old_failures, IntervalTrigger(hours=1)),
     # Tamper evidence: closed blocks of audit events sealed with a keyed, chained hash.
     Job("seal_audit_events", seal_closed_blocks, IntervalTrigger(minutes=1)),
+    # Voicemails live at Twilio only as long as the programme keeps them.
+    Job("delete_expired_voicemails", delete_expired_voicemails, IntervalTrigger(hours=1), steps=True),
+    Job("end_lost_calls", end_lost_calls, IntervalTrigger(minutes=1)),
 )

@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from backend.common.unit_of_work import run_after_commit
 from backend.database import db
 from backend.jobs.registry import JOBS, Job
 
@@ -32,6 +33,7 @@ class Steps:
 
     def commit(self) -> None:
         db.session.commit()
+        run_after_commit()
 
 
 def _lock_key(name: str) -> int:
@@ -73,6 +75,7 @@ def run_unit(func: Callable[..., object], *, steps: bool = False, **kwargs) -> o
     try:
         result = func(Steps(), **kwargs) if steps else func(**kwargs)
         db.session.commit()
+        run_after_commit()
         return result
     except BaseException:
         db.session.rollback()

@@ -12,6 +12,7 @@ from backend.messaging import policy, service
 from backend.messaging.models import PROGRESS, Message, MessageDirection, MessageStatus
 from backend.messaging.templates import render
 from backend.patients.models import CLOSED_STATUSES, Patient
+from backend.programs import hours
 from backend.programs.models import Program
 from backend.tasks.models import TaskKind
 from backend.tasks.service import least_busy_supervisor, open_system_task
@@ -19,6 +20,8 @@ from backend.tasks.service import least_busy_supervisor, open_system_task
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "PARAR", "ALTO", "BAJA"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
+REPLY_DUE = timedelta(hours=4)
+CLOSED_ANSWER_EVERY = timedelta(hours=12)
 CALLBACK_STATUSES = {s.value: s for s in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
                                           MessageStatus.FAILED)}
 
@@ -52,12 +55,36 @@ def handle_inbound(program: Program, from_number: str, to_number: str, body: str
                                                "program_phone": service.display_phone(program.phone)})
     patient = next((p for p in patients if p.status not in CLOSED_STATUSES),
                    patients[0] if patients else None)
-    _store_reply(patient, program, from_number, to_number, body, sid)
-    return None
+    now = utcnow()
+    opens = now if hours.is_open(program, now) else hours.next_opening(program, now)
+    _store_reply(patient, program, from_number, to_number, body, sid,
+                 due_in=REPLY_DUE if opens is None or opens == now else opens - now)
+    if opens is None or opens == now:
+        return None
+    return _closed_answer(patient, program, from_number, to_number, now)
+
+
+def _closed_answer(patient: Patient | None, program: Program, from_number: str, to_number: str,
+                   now) -> str | None:
+    """The line is closed: say when it opens and give the crisis number, once per 12 hours per sender."""
+    if db.session.scalar(sa.select(Message.id).where(
+            Message.program_id == program.id, Message.to_number == from_number,
+            Message.template_key == "line_closed", Message.created_at >= now - CLOSED_ANSWER_EVERY).limit(1)):
+        return None
+    line = hours.line_for(program.id)
+    language = patient.language if patient else "en"
+    text = render("line_closed", language, {"program_name": service.sender_name(program),
+                                             "hours": hours.spoken_hours(line, language),
+                                             "crisis_number": line.crisis_number})
+    db.session.add(Message(program_id=program.id, patient_id=patient.id if patient else None,
+                           direction=MessageDirection.OUTBOUND, from_number=to_number, to_number=from_number,
+                           body=text, template_key="line_closed", scheduled_for=now, sent_at=now,
+                           status=MessageStatus.SENT))
+    return text
 
 
 def _store_reply(patient: Patient | None, program: Program, from_number: str, to_number: str, body: str,
-                 sid: str | None) -> None:
+                 sid: str | None, due_in: timedelta = timedelta(hours=4)) -> None:
     now = utcnow()
     message = Message(program_id=program.id, patient_id=patient.id if patient else None,
                       direction=MessageDirection.INBOUND, from_number=from_number, to_number=to_number, body=body,
@@ -71,7 +98,7 @@ def _store_reply(patient: Patient | None, program: Program, from_number: str, to
         assignee = supervisor.id if supervisor else None
     title = "Text reply from your patient" if patient and patient.coach_id else (
         "Text from a patient without a coach" if patient else "Text from an unknown number")
-    open_system_task(program.id, assignee, TaskKind.CALL_BACK, title, timedelta(hours=4),
+    open_system_task(program.id, assignee, TaskKind.CALL_BACK, title, due_in,
                      patient_id=patient.id if patient else None)
     audit.record("receive", "message", actor=None, program_id=program.id, patient_id=patient.id if patient else None,
                  resource_id=message.id)

@@ -40,8 +40,16 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "es": "{program_name}: responde para hablar con tu coach, o llama al {program_phone}. "
               "Responde PARAR para no recibir más mensajes.",
     },
+    # Sent once per 12 hours to a text that arrives while the warm line is closed.
+    "line_closed": {
+        "en": "{program_name}: thanks for your message. We are closed now and will reply when we open "
+              "({hours}). If you need help right away, call or text {crisis_number}.",
+        "es": "{program_name}: gracias por tu mensaje. Ahora estamos cerrados y te responderemos cuando abramos "
+              "({hours}). Si necesitas ayuda ahora mismo, llama o escribe al {crisis_number}.",
+    },
 }
-TEMPLATE_VARIABLES = {"first_name", "coach_name", "program_phone", "program_name", "appointment_time"}
+TEMPLATE_VARIABLES = {"first_name", "coach_name", "program_phone", "program_name", "appointment_time", "hours",
+                      "crisis_number"}
 
 # Words that reveal substance use or treatment on a lock screen (accents and case ignored).
 SENSITIVE_TERMS = {

@@ -24,7 +24,7 @@ IMPORT_BODY = {"required": True, "content": {"application/json": {"schema": {
 
 
 class HsdsPageQuerySchema(ApiSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 

@@ -1,6 +1,8 @@
-"""Programmes, the phone numbers each owns at Twilio, and each one's caseload and wellness policy."""
+"""Programmes, the phone numbers each owns at Twilio, each one's caseload and wellness policy and warm-line hours."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,3 +56,28 @@ class CaseloadPolicy(TimestampMixin, db.Model):
     consecutive_contact_days: Mapped[int] = mapped_column(default=6)
     supervision_gap_days: Mapped[int] = mapped_column(default=30)
     stress_threshold: Mapped[int] = mapped_column(default=4)
+    # Warm-line load: calls taken or placed outside the coach's shifts in 7 days, and phone minutes on one day.
+    after_hours_calls: Mapped[int] = mapped_column(default=3, server_default="3")
+    phone_minutes_per_day: Mapped[int] = mapped_column(default=240, server_default="240")
+
+
+class WarmLine(TimestampMixin, db.Model):
+    """A programme's warm-line settings: hours per weekday in its time zone, override, ringing and voicemail rules."""
+
+    __tablename__ = "warm_lines"
+
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), primary_key=True)
+    # [{"weekday": 0-6 (Monday 0), "opens": "HH:MM", "closes": "HH:MM"}, ...]; closes "24:00" is midnight.
+    hours: Mapped[list] = mapped_column(sa.JSON, default=list)
+    override: Mapped[str | None] = mapped_column(sa.String(10))  # "open" | "closed" | None (follow the hours)
+    override_until: Mapped[datetime | None]
+    # Said to callers; the number a coach's crisis transfer dials (E.164) may differ: 988 routes from +1 800 273 8255.
+    crisis_number: Mapped[str] = mapped_column(sa.String(20), default="988")
+    crisis_transfer_number: Mapped[str] = mapped_column(sa.String(20), default="+18002738255")
+    ring_timeout_seconds: Mapped[int] = mapped_column(default=15)
+    max_coaches: Mapped[int] = mapped_column(default=3)
+    max_wait_seconds: Mapped[int] = mapped_column(default=60)
+    transcribe_voicemail: Mapped[bool] = mapped_column(default=False)
+    recording_retention_days: Mapped[int] = mapped_column(default=30)
+    callback_due_minutes: Mapped[int] = mapped_column(default=30)
+    callbacks_for_voicemail_only: Mapped[bool] = mapped_column(default=False)

@@ -1,4 +1,5 @@
-"""The only door to Twilio's REST API: send SMS, look up sent messages, check webhook signatures.
+"""The only door to Twilio's REST API: send SMS, look up sent messages, place and steer calls, fetch and
+delete voicemails, check webhook signatures.
 
 Without credentials a console gateway stands in: it logs a redacted line and
 reports the message sent, so the product runs with no account.
@@ -12,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+import requests
 from flask import Flask, current_app
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -127,6 +129,68 @@ class TwilioGateway:
         return [r for r in records if r.sent_at is None or since <= r.sent_at <= until]
 
 
+    # -- Voice -----------------------------------------------------------------------------------------------
+
+    def place_call(self, to: str, from_: str, url: str, status_callback: str, timeout: int) -> str:
+        """Ring `to` from a programme number; Twilio fetches `url` when it answers. Returns the call's SID."""
+        try:
+            call = self.client.calls.create(
+                to=to, from_=from_, url=url, method="POST", timeout=timeout, status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=["initiated", "ringing", "answered", "completed"])
+        except TwilioRestException as exc:
+            raise GatewayError(exc.status, exc.code, exc.msg) from exc
+        except Exception as exc:  # noqa: BLE001 - a network failure fails this leg, the chain goes on
+            raise GatewayError(None, None, type(exc).__name__) from exc
+        return call.sid
+
+    def redirect_call(self, sid: str, url: str) -> None:
+        """Move a live call to the TwiML at `url` (out of a conference's waiting room, say)."""
+        self._update_call(sid, url=url, method="POST")
+
+    def end_call(self, sid: str, *, ringing: bool) -> None:
+        """Stop a call: cancel it while it rings, hang it up once answered; one already over is left alone."""
+        self._update_call(sid, status="canceled" if ringing else "completed")
+
+    def _update_call(self, sid: str, **changes) -> None:
+        try:
+            self.client.calls(sid).update(**changes)
+        except TwilioRestException as exc:
+            if exc.status == 404 or exc.code == 21220:  # gone, or no longer in a state that can change
+                return
+            raise GatewayError(exc.status, exc.code, exc.msg) from exc
+
+    def hold_participant(self, conference_sid: str, call_sid: str, hold: bool) -> None:
+        """Put one participant of a conference on hold (they hear nothing said) or take them off it."""
+        try:
+            self.client.conferences(conference_sid).participants(call_sid).update(hold=hold)
+        except TwilioRestException as exc:
+            raise GatewayError(exc.status, exc.code, exc.msg) from exc
+
+    def recording_audio(self, sid: str) -> tuple[bytes, str]:
+        """A voicemail's audio, fetched with the account's credentials (never a public URL).
+
+        Straight through the HTTP session: the SDK's response decodes bodies as text, which audio is not.
+        """
+        url = f"{self.http_client.base_url}/2010-04-01/Accounts/{self.client.account_sid}/Recordings/{sid}.mp3"
+        session = self.http_client.session or requests.Session()
+        try:
+            response = session.get(url, auth=(self.client.username, self.client.password), timeout=10)
+        except requests.RequestException as exc:
+            raise GatewayError(None, None, type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise GatewayError(response.status_code, None, "recording unavailable")
+        return response.content, response.headers.get("Content-Type", "audio/mpeg").split(";")[0]
+
+    def delete_recording(self, sid: str) -> None:
+        """Delete a voicemail at Twilio (retention); one already gone counts as deleted."""
+        try:
+            self.client.recordings(sid).delete()
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                raise GatewayError(exc.status, exc.code, exc.msg) from exc
+
+
 class ConsoleGateway:
     """No Twilio account: log a redacted line, report the message sent."""
 
@@ -139,6 +203,26 @@ class ConsoleGateway:
 
     def find_sent(self, to: str, since: datetime, until: datetime) -> list[SentRecord]:
         return []
+
+    def place_call(self, to: str, from_: str, url: str, status_callback: str, timeout: int) -> str:
+        sid = "CAconsole" + secrets.token_hex(12)
+        log.info("console call sid=%s to=%s (no phone rings without a Twilio account)", sid, redact(to))
+        return sid
+
+    def redirect_call(self, sid: str, url: str) -> None:
+        log.info("console call sid=%s redirected", sid)
+
+    def end_call(self, sid: str, *, ringing: bool) -> None:
+        log.info("console call sid=%s ended", sid)
+
+    def hold_participant(self, conference_sid: str, call_sid: str, hold: bool) -> None:
+        log.info("console call sid=%s hold=%s", call_sid, hold)
+
+    def recording_audio(self, sid: str) -> tuple[bytes, str]:
+        raise GatewayError(404, 20404, "no recordings without a Twilio account")
+
+    def delete_recording(self, sid: str) -> None:
+        log.info("console recording sid=%s deleted", sid)
 
 
 def init_gateway(app: Flask) -> None:

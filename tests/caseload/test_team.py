@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+import time_machine
 
-from backend.contacts.models import ContactOutcome
+from backend.contacts.models import ContactKind, ContactOutcome
 from backend.database import db, utcnow
 from backend.shifts.models import Shift
 from backend.wellness.models import SupervisionSession, WellnessCheckIn
@@ -63,6 +64,7 @@ def test_after_hours_crisis_and_no_days_off(app, supervisor_api, factory, coach,
     factory.contact(patient, coach, occurred_at=now - timedelta(hours=3))  # during the shift
     for day in range(7):  # one a day for a week, outside any shift
         factory.contact(patient, coach, occurred_at=now - timedelta(days=day, minutes=30 + day),
+                        kind=ContactKind.IN_PERSON,
                         outcome=ContactOutcome.CRISIS if day < 3 else ContactOutcome.REACHED)
     row = row_for(supervisor_api.get("/api/v1/team/caseloads").json, coach)
     assert codes(row) == {"after_hours_contacts", "crisis_contacts", "no_days_off"}
@@ -129,3 +131,20 @@ def test_daily_snapshot_is_idempotent_and_feeds_the_history(app, supervisor_api,
     series = next(s for s in history if s["coach_id"] == coach.id)
     assert [p["load"] for p in series["points"]] == [3.0, 3.0]
     assert supervisor_api.get("/api/v1/team/caseloads/history?days=0").status_code == 422
+
+
+def test_calls_outside_shifts_and_a_long_day_on_the_phone(app, login, factory, coach, supervisor):
+    with time_machine.travel(datetime(2026, 6, 16, 17, 0, tzinfo=UTC), tick=True):  # midday in Chicago
+        supervisor_api = login(supervisor)  # a token issued on the moved clock
+        supervised(app, coach, supervisor)
+        patient = factory.patient(coach)
+        now = utcnow()
+        for n in range(3):  # warm-line or masked calls with nobody on shift: each is a phone contact
+            factory.contact(patient, coach, occurred_at=now - timedelta(days=2, minutes=n), duration_minutes=5)
+        for n in range(5):  # a long day on the phone today: 5 x 50 minutes
+            factory.contact(patient, coach, occurred_at=now - timedelta(minutes=60 * n + 1), duration_minutes=50,
+                            outcome=ContactOutcome.NO_ANSWER)
+        row = row_for(supervisor_api.get("/api/v1/team/caseloads").json, coach)
+    messages = {r["code"]: r["message"] for r in row["reasons"]}
+    assert messages["after_hours_calls"].startswith("3 calls outside their shifts")
+    assert messages["phone_minutes"] == "250 minutes on the phone in one day this week."

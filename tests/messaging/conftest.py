@@ -10,29 +10,9 @@ import time_machine
 
 from backend import create_app
 from backend.database import db
-from fake_twilio import FakeTwilio
-from tests.conftest import app_config
+from tests.conftest import twilio_config
 
 FROM_NUMBER = "+13125550100"
-
-
-@pytest.fixture(scope="session")
-def fake_twilio_server():
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio(fake_twilio_server) -> FakeTwilio:
-    fake_twilio_server.reset()
-    fake_twilio_server.latency = 0
-    return fake_twilio_server
-
-
-def twilio_config(database_url: str, twilio: FakeTwilio, **extra) -> dict:
-    return app_config(database_url, TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
-                      TWILIO_API_BASE_URL=twilio.base_url, TWILIO_FROM_NUMBER=FROM_NUMBER,
-                      SMS_RATE_PER_SECOND=0, **extra)
 
 
 @pytest.fixture

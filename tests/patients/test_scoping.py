@@ -27,6 +27,9 @@ VALID_BODIES = {
         "signed_at": "2026-01-01T10:00:00Z", "revocation_explained": True},
     ("GET", "/api/v1/patients/<int:patient_id>/disclosures"): None,
     ("GET", "/api/v1/patients/<int:patient_id>/handoffs"): None,
+    ("GET", "/api/v1/patients/<int:patient_id>/calls"): None,
+    # A masked call from the coach's phone (the coach below has one); confirmed in case it is the patient's night.
+    ("POST", "/api/v1/patients/<int:patient_id>/calls"): {"confirm_outside_hours": True},
 }
 
 
@@ -50,7 +53,8 @@ def test_every_patient_endpoint_has_a_valid_sample(app):
     assert not missing, f"add a valid request for {missing} to VALID_BODIES"
 
 
-def test_coach_gets_404_on_every_endpoint_for_another_coachs_patient(app, factory, login, coach, other_coach):
+def test_coach_gets_404_on_every_endpoint_for_another_coachs_patient(app, factory, login, program, other_coach):
+    coach = factory.user("coach", program, email="caller@example.test", phone="+13125550121")
     theirs = factory.patient(other_coach)
     mine = factory.patient(coach)
     coach_api = login(coach)
