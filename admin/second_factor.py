@@ -7,8 +7,8 @@ import functools
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+from admin.core import blueprint, start_panel_session
 from admin.forms import CodeForm, LogoutForm
-from admin.views import blueprint, start_panel_session
 from backend.auth import mfa
 from backend.auth import service as auth_service
 from backend.common.errors import DomainError

@@ -15,7 +15,7 @@ ENTRY_POINTS = {
     "backend/errors.py",  # the last-resort handler rolls back what an unexpected error left
     "backend/handoffs/partner_pages.py",  # the partner's public confirmation page
     "admin/actions.py",  # panel_action
-    "admin/views.py",  # the panel's login
+    "admin/auth.py",  # the panel's login
 }
 
 

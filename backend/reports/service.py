@@ -17,8 +17,9 @@ def programme_summary(actor: User) -> dict:
         .group_by(Patient.status)).all())
     unassigned = db.session.scalar(sa.select(sa.func.count()).select_from(Patient).where(
         Patient.program_id == actor.program_id, Patient.coach_id.is_(None), Patient.status.in_(OPEN_STATUSES)))
-    coaches = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.program_id == actor.program_id, User.role == Role.COACH, User.active.is_(True)))
+    coaches, on_shift = db.session.execute(sa.select(sa.func.count(), sa.func.count().filter(User.on_shift.is_(True)))
+                                           .where(User.program_id == actor.program_id, User.role == Role.COACH,
+                                                  User.active.is_(True))).one()
     open_tasks, overdue = db.session.execute(
         sa.select(sa.func.count(), sa.func.count().filter(Task.due_at < utcnow()))
         .where(Task.program_id == actor.program_id, Task.status == TaskStatus.OPEN)).one()
@@ -28,6 +29,7 @@ def programme_summary(actor: User) -> dict:
         "open_patients": sum(by_status.get(s, 0) for s in OPEN_STATUSES),
         "unassigned": unassigned or 0,
         "coaches": coaches or 0,
+        "on_shift": on_shift or 0,
         "open_tasks": open_tasks or 0,
         "overdue_tasks": overdue or 0,
     }

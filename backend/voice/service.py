@@ -369,6 +369,15 @@ def live(actor: User) -> dict:
     }
 
 
+def calls_now(actor: User) -> dict:
+    """How many calls ring and how many are in progress right now (counts only: nothing to audit)."""
+    require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    rows = dict(db.session.execute(sa.select(Call.status, sa.func.count()).where(
+        Call.program_id == actor.program_id, Call.status.in_(OPEN_CALL_STATUSES)).group_by(Call.status)).all())
+    return {"ringing": rows.get(CallStatus.RINGING, 0), "in_progress": rows.get(CallStatus.IN_PROGRESS, 0),
+            "voicemail": rows.get(CallStatus.VOICEMAIL, 0)}
+
+
 def today(actor: User) -> dict:
     """Today's figures in the programme's time zone: answered, missed, voicemails, answer rate, time to answer."""
     require_role(actor, Role.SUPERVISOR, Role.ADMIN)

@@ -58,3 +58,22 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def page():
+    """A page in Debian's chromium (never a downloaded browser), 1440 px wide."""
+    from tests.admin.browser import CHROMIUM, WIDE
+
+    assert CHROMIUM, "REQUIRE_BROWSER=1 but chromium is not installed"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": WIDE, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()

@@ -2,38 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
-
+from tests.admin.browser import ARTIFACTS, accessible, browser_only
 from tests.factories import PASSWORD
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM and os.environ.get("REQUIRE_BROWSER") != "1",
-                       reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def page():
-    assert CHROMIUM, "REQUIRE_BROWSER=1 but chromium is not installed"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        yield context.new_page()
-        context.close()
-        browser.close()
+pytestmark = browser_only
 
 
 def test_supervisor_logs_in_and_out_in_the_browser(page, live_server, supervisor, factory, coach, backend):
@@ -50,9 +22,10 @@ def test_supervisor_logs_in_and_out_in_the_browser(page, live_server, supervisor
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/admin/")
     assert page.get_by_role("heading", level=1).inner_text() == "Test Programme"
+    accessible(page)
     assert page.get_by_test_id("open-patients").inner_text() == "1"
     page.screenshot(path=str(ARTIFACTS / f"admin-dashboard-{backend}.png"), full_page=True)
-    page.click("text=Team caseloads")
+    page.click("nav >> text=Team")
     page.wait_for_url(f"{live_server}/admin/team")
     assert page.get_by_test_id(f"coach-{coach.id}").get_by_text("No supervision session ever.").is_visible()
     page.screenshot(path=str(ARTIFACTS / f"admin-team-{backend}.png"), full_page=True)
@@ -63,7 +36,7 @@ def test_supervisor_logs_in_and_out_in_the_browser(page, live_server, supervisor
     page.click("text=Last 30 days")
     page.wait_for_url(f"{live_server}/admin/partners?days=30")
     page.screenshot(path=str(ARTIFACTS / f"admin-partners-{backend}.png"), full_page=True)
-    page.click("nav >> text=Catalogue upkeep")
+    page.click("nav >> text=Catalogue")
     page.wait_for_url(f"{live_server}/admin/catalogue")
     assert page.get_by_text("Every service was confirmed in the last 90 days.").is_visible()
     page.click("text=Log out")

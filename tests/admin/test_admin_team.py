@@ -15,7 +15,11 @@ def test_supervisor_sees_each_coach_with_level_and_reasons(panel_login, client, 
     assert 'class="badge level-watch"' in page
 
 
-def test_admins_are_sent_back_to_the_dashboard(panel_login, client, admin_user):
+def test_a_page_for_another_role_is_the_panels_403_and_not_in_the_menu(panel_login, client, admin_user):
     panel_login(admin_user.email, PASSWORD)
-    response = client.get("/admin/team", follow_redirects=True)
-    assert "The team view is for supervisors." in response.get_data(as_text=True)
+    response = client.get("/admin/team")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403 and "Not for your role" in html and 'href="/admin/team"' not in html
+    missing = client.get("/admin/no-such-page")
+    assert missing.status_code == 404 and "Not found" in missing.get_data(as_text=True)
+    assert client.get("/api/v1/no-such-thing").is_json  # the API keeps its JSON errors
