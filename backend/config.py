@@ -19,6 +19,10 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Twilio's default opt-out, opt-in and help keywords (answered by Twilio unless the number turns them off).
+TWILIO_DEFAULT_KEYWORDS = "STOP,STOPALL,UNSUBSCRIBE,CANCEL,END,QUIT,REVOKE,OPTOUT,START,YES,UNSTOP,HELP,INFO"
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config from the environment and explicit overrides."""
     env = os.environ
@@ -31,8 +35,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "DATABASE_URL_SET": bool(database_url),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url or sqlite_default),
         "REDIS_URL": env.get("REDIS_URL") or None,
-        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # The embedded default follows PORT, so the links the product sends point at the server that runs.
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{env.get('PORT') or 5000}").rstrip("/"),
         "PHONE_DEFAULT_REGION": env.get("PHONE_DEFAULT_REGION", "US"),
+        # Keywords Twilio's own opt-out handling answers (its defaults); the product answers the others.
+        "TWILIO_HANDLED_KEYWORDS": frozenset(
+            w.strip().upper() for w in env.get("TWILIO_HANDLED_KEYWORDS", TWILIO_DEFAULT_KEYWORDS).split(",")
+            if w.strip()),
         "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", "0")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # Limits and sessions

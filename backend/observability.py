@@ -39,6 +39,7 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Running job ..." every 2 s buries what matters
 
 
 SECURITY_HEADERS = {

@@ -46,13 +46,17 @@ from benchmarks.harness import (
 )
 
 SCENARIOS = ("api", "caseload", "dispatch", "partners")
+# Run only when named (not part of "all", nor of --quick): the reliability soak, 10 minutes of mixed load with a
+# Redis restart and a killed job worker (`python -m benchmarks soak --size minutes=1`, or `python -m benchmarks.soak`).
+OPT_IN = ("soak",)
 LOCAL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line: scenarios, --quick, the database server, sizes and wrk settings."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)")
+    parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all), or "
+                        f"{', '.join(OPT_IN)} (only when named)")
     parser.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, properties only")
     parser.add_argument("--database-url", help="a PostgreSQL server (any database on it); the benchmark creates "
                         "its own databases there (default: TEST_DATABASE_URL with --quick, else 127.0.0.1)")
@@ -66,8 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet-wait", type=int, default=120, help="seconds to wait at most for a quiet machine "
                         "before each measured run (0: do not wait)")
     args = parser.parse_args(argv)
-    if set(args.scenarios) - set(SCENARIOS):
-        parser.error(f"unknown scenario: {', '.join(sorted(set(args.scenarios) - set(SCENARIOS)))}")
+    if set(args.scenarios) - set(SCENARIOS) - set(OPT_IN):
+        parser.error(f"unknown scenario: {', '.join(sorted(set(args.scenarios) - set(SCENARIOS) - set(OPT_IN)))}")
     args.scenarios = args.scenarios or list(SCENARIOS)
     args.command = shlex.join(["/work/main/.venv/bin/python", "-m", "benchmarks",
                                *(sys.argv[1:] if argv is None else argv)])

@@ -15,6 +15,7 @@ import json
 import os
 import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 
 from benchmarks.harness import REDIS_URL, RESULTS, ROOT
@@ -372,10 +373,175 @@ def partners_section(r: dict) -> list[str]:
         f"{cpu['cached']:.1f}, `/api/v1/me` {cpu['floor']:.1f}).", *checks(r)]
 
 
+def soak_section(r: dict) -> list[str]:
+    """The "Reliability soak (soak issue)" block."""
+    m, pg, s = r["machine"], r["machine"].get("pg_settings", {}), r["sizes"]
+    q, t, a, v, i = r["requests"], r["texts"], r["audit"], r["revocations"], r["inbound"]
+    labels, cpu = q["by_label"], r["cpu_minutes"]
+    down = r["redis_down"][0] if r["redis_down"] else [0, 0]
+    load_seconds = next((e["t"] for e in r["events"] if e["event"] == "load stopped"), s["minutes"] * 60)
+    served = sum(x["requests"] for x in labels.values())
+    fives = {p: sum(x["5xx_by_phase"].get(p, 0) for x in labels.values()) for p in ("before", "redis_down", "after")}
+    redis_fives = sum(x["5xx_by_phase"].get("redis_down", 0) for x in labels.values() if x["uses_redis"])
+    busy = sum(x["busy"] for x in cpu) / max(1, len(cpu))
+    other = sum(x["other"] for x in cpu) / max(1, len(cpu))
+    minutes = {x["minute"]: x for x in cpu}
+    kinds = Counter()
+    for kind, x in v["by_kind"].items():
+        kinds[kind.split(" (")[0]] += x["tokens"]
+
+    def events_in(minute: int) -> str:
+        return "; ".join(f"{e['event']} at {e['t']:.0f} s" for e in r["events"] if int(e["t"] // 60) == minute
+                         and e["event"] not in ("load started",))
+
+    endpoint_rows = [[f"`{label}`", "yes" if x["uses_redis"] else "", "yes" if x["patient_data"] else "",
+                      f"{x['requests']:,}", f"{sum(n for k, n in x['statuses'].items() if k.startswith('2')):,}",
+                      f"{x['expected_401']:,}" if x["expected_401"] else "",
+                      ", ".join(f"{k}: {n}" for k, n in x["unexpected_4xx"].items()) or "0",
+                      " / ".join(str(x["5xx_by_phase"].get(p, 0)) for p in ("before", "redis_down", "after")),
+                      sum(x["errors_by_phase"].values()), f"{x['p50_ms']:.0f}", f"{x['p95_ms']:.0f}",
+                      f"{x['p95_ms_by_phase'].get('redis_down', 0):.0f}" if "redis_down" in x["p95_ms_by_phase"]
+                      else "", f"{x['max_ms']:.0f}"] for label, x in sorted(labels.items())]
+    minute_rows = [[x["minute"] + 1, f"{x['requests']:,}",
+                    f"{x['requests'] / 60:.1f}" if (x["minute"] + 1) * 60 <= load_seconds else "(after the load)",
+                    x["5xx"],
+                    x["unexpected_4xx"], x["errors"], f"{x['p95_ms']:.0f}", x["texts_sent"],
+                    f"{minutes[x['minute']]['busy']:.0%}" if x["minute"] in minutes else "",
+                    f"{minutes[x['minute']]['other']:.0%}" if x["minute"] in minutes else "", events_in(x["minute"])]
+                   for x in q["minutes"]]
+    event_rows = [[f"{e['t']:.1f}", e["event"], ", ".join(f"{k} {val}" for k, val in e.items()
+                                                           if k not in ("t", "event"))] for e in r["events"]]
+    unknown = t["unknown_outcome"]
+    origins = ", ".join(f"{k} {n:,}" for k, n in t["by_origin"].items())
+    out = [
+        f"Measured {r['started_at']} by `benchmarks/soak.py`. Reproduce from the project root with:", "", "```sh",
+        r["command"], "```", "",
+        "(`--minutes` sets the length of the load, `--size KEY=N` the other settings below, `--keep-database` keeps "
+        f"`{r['database']}`; `python -m benchmarks.render` writes this block from `benchmarks/results/soak.json`.)",
+        "", "**Machine** (shared: read the CPU columns before comparing latencies)", "",
+        f"- `nproc`: {m['nproc']}; CPU: {m['cpu']}; RAM: {m['ram']}; `uname -r`: {m['uname_r']}",
+        f"- PostgreSQL {m.get('postgresql')} on 127.0.0.1 (shared_buffers={pg.get('shared_buffers')} x 8 kB, "
+        f"synchronous_commit={pg.get('synchronous_commit')}, fsync={pg.get('fsync')}), database `{r['database']}` "
+        "created for the run and dropped after it",
+        f"- Redis {m['redis']}: a `redis-server` the benchmark starts on 127.0.0.1:{r['redis_port']} "
+        "(`--save \"\" --appendonly no`, so it comes back empty after the restart); the machine's Redis on 6379 is "
+        "not used",
+        f"- Python {m['python']}; the load generator and the fake Twilio (threads of the benchmark process), both "
+        f"gunicorn instances, both job workers, PostgreSQL and Redis share the same {m['nproc']} cores, **and so "
+        "did another engineer's test runs** (pytest) during the soak: the machine was "
+        f"{busy:.0%} busy on average, {other:.0%} of it from processes outside the benchmark (per minute below); "
+        f"load average {m['load_average_before'][0]:.2f} before, {m['load_average_after'][0]:.2f} after",
+        "", "**Set-up**", "",
+        f"- Data (synthetic, inserted through the models' tables): 1 programme, {r['coaches']} coaches driving the "
+        f"load + {r['probe_users']} coaches whose sessions are revoked and probed + 1 supervisor, "
+        f"{r['seeded']['patients']:,} patients (all open, consenting to texts, time zone {r['zone']}, local time "
+        f"{r['local_time']} at the start: outside quiet hours), {r['seeded']['contacts']:,} contacts, "
+        f"{r['seeded']['tasks']:,} tasks, a catalogue of {s['organizations']} partners and {s['services']} services; "
+        f"the programme owns the sending number; schema at migration {m['migration']}",
+        f"- Two app instances, each `gunicorn -w {s['gunicorn_workers']} -b 127.0.0.1:PORT 'backend:create_app()'` "
+        "(sync workers), BRIDGELINE_ENV=production, LOG_LEVEL=WARNING, one SECRET_KEY for all processes, "
+        "REDIS_URL=the soak's Redis, PUBLIC_BASE_URL=https://bridgeline-soak.test (what the webhooks are signed "
+        f"for), SMS_RATE_PER_SECOND={s['sms_rate']}, SMS_SEND_LEASE_SECONDS={s['lease_s']} (the default 300 would "
+        "keep the killed worker's texts past a short run), LOGIN_ATTEMPTS_PER_ADDRESS=1000 per minute (every login "
+        "comes from 127.0.0.1)",
+        "- Two job workers, `flask --app backend worker` (every scheduled job: texts due every 2 s, reconciliation "
+        "of interrupted sends every minute, audit seals, ...), same environment",
+        f"- Fake Twilio (`fake_twilio.FakeTwilio`) in the benchmark process, {s['fake_latency_ms']} ms per answer, "
+        "its own auth token; the app sends with the real twilio SDK through TWILIO_API_BASE_URL",
+        f"- Load (each request to one of the two instances at random, each with its own `X-Request-ID`): "
+        f"{r['coaches']} coaches in closed loops with exponential think time (mean {s['think_ms']} ms): patient list, "
+        "patient read, If-Match edit, timeline, contacts (listed; logged with an Idempotency-Key, 10 % of them "
+        "replayed), tasks (listed, created, completed), texts (listed; scheduled 3–40 s ahead), catalogue search "
+        f"(cached in Redis), `GET /me`; about {s['inbound_per_minute']} inbound texts a minute signed with the "
+        "fake's auth token (5 % HELP, 5 % Twilio retries of an earlier MessageSid); signed receipts `sent` (1 s) "
+        f"and `delivered` (3 s) for every text the fake accepted; {s['scheduled_per_minute']} texts a minute "
+        f"written into the outbox as scheduled, due across the first 90 % of the run, and {s['burst']} due 3 s "
+        f"before the worker is killed; every {s['probe_cycle_s']} s a session logged in and ended (logout, password "
+        "change, or a refresh token replaced then reused), its old access and refresh tokens probed every 2 s "
+        "(a dozen at a time), all at once 1 s into the Redis outage, as Redis answers again, 2 s later, after the "
+        "kill and at the end; `GET /readyz` on each instance every second",
+        "", "**Incidents**", "", table(["s", "event", "details"], event_rows, "rll"), "",
+        "**Figures**", "",
+        table(["measure", "figure", "goal"], [
+            ["requests served", f"{served:,} in {load_seconds / 60:.1f} min ({served / max(1, load_seconds):.1f}/s), "
+             f"{q['phases'].get('redis_down', {}).get('requests', 0):,} of them overlapping the "
+             f"{down[1] - down[0]:.1f} s Redis outage", ""],
+            ["5xx outside the Redis outage", f"**{fives['before'] + fives['after']}**", "0"],
+            ["5xx overlapping the Redis outage", f"**{fives['redis_down']}** ({redis_fives} on endpoints that use "
+             f"Redis, {fives['redis_down'] - redis_fives} on the others)", "0 on endpoints that do not need Redis"],
+            ["requests without an answer (connection error, timeout)", f"{r['no_answer']}", "0"],
+            ["4xx the load did not ask for", f"{q['unexpected_4xx']}", "0"],
+            ["texts due during the run", f"{t['texts']:,} ({origins})"
+             f": **{t['sent_once']:,} sent exactly once**, **{t['duplicated']} duplicated**, **{t['lost']} lost**, "
+             f"{t['not_sent']} not sent, {t['unknown_left']} still `unknown` at the end; fake: "
+             f"{t['fake_creates']:,} create requests, answers {t['fake_statuses']}", "0 duplicates, 0 lost"],
+            ["texts the killed worker left `unknown` (lease ran out) and reconciliation settled",
+             f"{t['ever_unknown']}: " + (", ".join(f"{k} {n}" for k, n in unknown.items()) or "none"),
+             "reported apart; never two sends"],
+            ["revocations that held", f"{v['revoked_tokens']:,} tokens revoked ("
+             + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in kinds.items()) + f"), {v['probes']:,} probes ("
+             f"{v['probes_during_outage']} during the outage, {v['probes_10s_after_restart']} in the 10 s after the "
+             f"restart): **{v['revived']} revived**; answers {v['probe_statuses']}", "0 revived"],
+            ["audit rows = patient-data answers", f"{a['audited_patient_answers']:,} audited 2xx patient-data answers, "
+             f"**{a['rows_for_patient_answers']:,} rows** written for them ({a['patient_answers_without_row']} "
+             f"answers without a row, {a['patient_answers_with_extra_rows']} with more than one)", "equal"],
+            ["inbound texts stored once", f"{i['stored_once']:,} of {i['accepted']:,} texts once over "
+             f"{i['deliveries']:,} deliveries ({i['stored_twice_or_more']} twice, {i['missing']} missing)", "all once"],
+        ]), "",
+        "**Per endpoint** (5xx before / overlapping / after the Redis outage; \"expected 401\": revoked tokens "
+        "presented on purpose; latency in ms, as the load generator saw it)", "",
+        table(["endpoint", "uses Redis", "patient data", "requests", "2xx", "expected 401", "other 4xx", "5xx",
+               "no answer", "p50", "p95", "p95 in outage", "max"], endpoint_rows, "lccrrrrrrrrrr"), "",
+        "**Per minute** (busy: the whole machine, 2 cores; other: the part used by processes outside the "
+        "benchmark, i.e. the other engineer's tests; texts: create requests the fake answered)", "",
+        table(["minute", "requests", "req/s", "5xx", "unexpected 4xx", "no answer", "p95 ms", "texts sent",
+               "machine busy", "other processes", "events"], minute_rows, "rrrrrrrrrrl"), "",
+        "**Texts and the killed worker**", "",
+        f"- {t['sending_at_kill']} texts were `sending` (claimed by either worker) when worker 0 was killed: "
+        + (", ".join(f"{k} {n}" for k, n in t["sending_at_kill_outcome"].items()) or "none") + ".",
+        f"- Final statuses: {t['statuses']}; rows with the SID the fake answered: every sent text but "
+        f"{t['sid_mismatch']}; bodies at the fake that no text has: {t['foreign']}; fake errors: {t['fake_errors']}.",
+        "", "**Audit rows written during the load** (matched to the answers by their request id)", "",
+        table(["answer", "rows"], [[k, f"{n:,}"] for k, n in a["breakdown"].items()]
+              + [[f"no request (a job): {k}", f"{n:,}"] for k, n in a["rows_without_request"].items()], "lr"), "",
+        f"- {a['rows']:,} rows in all. Rows that are not a 2xx patient-data answer are there by design: a revoked "
+        "token presented on a patient route is audited as `access patient unauthenticated` (with the client's "
+        "address, no user), a reused refresh token as `refresh session refresh_token_reused`, and logins, logouts "
+        "and password changes are audited too. A replayed Idempotency-Key answer is audited like the first "
+        "(`replayed`). "
+        + ("Answers on patient-data routes that write no row by design: " + ", ".join(
+            f"{k} {n}" for k, n in a["unaudited_by_design"].items()) + " (a HELP text and a Twilio retry of a text "
+           "already stored change and show nothing)." if a["unaudited_by_design"] else ""),
+        "- Every answer's rows against what its route writes by design: "
+        + ("all as expected." if not a["mismatches"] else "; ".join(f"{k} ({n})" for k, n in a["mismatches"].items())),
+        "", "**Revocations** (probed with `GET /api/v1/me` and `GET /api/v1/patients` for access tokens, "
+        "`POST /api/v1/auth/refresh` for refresh tokens)", "",
+        table(["revoked by", "tokens", "probes", "2xx (revived)"],
+              [[k, x["tokens"], f"{x['probes']:,}", x["revived"]] for k, x in v["by_kind"].items()], "lrrr"), "",
+        "- Probes of every revoked token at once: " + "; ".join(
+            f"{b['t']:.0f} s: {b['tokens']} in {b['seconds']:.1f} s, answers {b['answers']}" for b in v["bursts"]),
+        f"- Steps that did not answer as expected (not revivals): {v['anomaly_count']}"
+        + (": " + "; ".join(f"{x['step']} {x['status']} at {x['t']} s" for x in v["anomalies"]) if v["anomalies"]
+           else ""),
+        "- `GET /readyz` answers: " + ", ".join(f"{k} {n}" for k, n in sorted(r["readiness"].items())),
+        "", "**Warnings and errors the processes logged** (counted by process, level, logger and first words)", "",
+        *(f"- {k}: {n:,}" for k, n in (r.get("log_summary") or {}).items()),
+        *([] if r.get("log_summary") else ["- none"]),
+    ]
+    if r["failures"]:
+        out += ["", f"**5xx and unanswered requests** ({r['failure_count']}; the first 50, with the app's log line "
+                "and exception, no parameters)", "",
+                table(["s", "endpoint", "status", "phase", "log"],
+                      [[f"{f['t']:.1f}", f"`{f['label']}`", f"{f['status']} {f['code'] or ''}", f["phase"],
+                        " / ".join(f"`{x}`" for x in f["log"])] for f in r["failures"]])]
+    return out + ["", "**Properties checked** (this run; the soak has no `--quick` form)", "",
+                  *(f"- {'held' if c['ok'] else '**FAILED**'}: {c['property']} ({c['detail']})" for c in r["checks"])]
+
+
 LABELS = {"cached": "cached search", "computed": "computed search", "floor": "`/api/v1/me`"}
 SEARCH = "/api/v1/services?service_type=detox&payer=medicaid&language=es&has_capacity=true"
 SECTIONS = {"api": api_section, "caseload": caseload_section, "dispatch": dispatch_section,
-            "partners": partners_section}
+            "partners": partners_section, "soak": soak_section}
 
 
 def replace_block(text: str, scenario: str, body: str) -> str:

@@ -9,7 +9,7 @@ from backend.database import db, utcnow
 from backend.handoffs.models import OPEN_STATUSES, Handoff
 from backend.messaging import service as messaging
 from backend.messaging.models import Message, MessageDirection, MessageStatus
-from backend.messaging.templates import render
+from backend.messaging.templates import local_time, render
 from backend.patients.models import Patient
 
 
@@ -32,8 +32,7 @@ def reschedule(handoff: Handoff, patient: Patient) -> int:
         return 0
     if messaging.text_refusal(patient) is not None:
         return 0
-    local = handoff.appointment_at.astimezone(zoneinfo.ZoneInfo(patient.timezone))
-    when = local.strftime("%a %b %-d at %-I:%M %p")
+    when = local_time(handoff.appointment_at, patient.timezone, patient.language)
     # The partner's name is left out: the text lands on a lock screen.
     body = render("appointment_reminder", patient.language,
                   {**messaging.template_variables(patient), "appointment_time": when})
@@ -44,3 +43,8 @@ def reschedule(handoff: Handoff, patient: Patient) -> int:
                 expires_at=handoff.appointment_at, status=MessageStatus.SCHEDULED)
         for due in times])
     return len(times)
+
+
+def cancel(handoff: Handoff, patient: Patient) -> None:
+    """The handoff closed: its pending reminders will not go out."""
+    messaging.cancel_pending(patient.id, "handoff_closed", plan_key=plan_key(handoff))

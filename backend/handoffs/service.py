@@ -15,7 +15,8 @@ from backend.handoffs.models import OPEN_STATUSES, FhirTaskStatus, Handoff
 from backend.handoffs.transitions import NEEDS_REASON, NO_SHOW, can_move
 from backend.partners.models import Service
 from backend.patients.access import get_patient_for, scope_patients
-from backend.patients.models import Patient
+from backend.patients.models import Patient, PatientEventKind
+from backend.patients.service import record_event
 from backend.users.models import User
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -71,10 +72,12 @@ def list_handoffs(actor: User, patient_id: int) -> list[Handoff]:
                                    .order_by(Handoff.created_at.desc(), Handoff.id.desc())))
 
 
-def move(handoff: Handoff, status: FhirTaskStatus, reason: str | None, confirmed_by: str | None = None) -> None:
-    """Apply a status change if FHIR's Task lifecycle allows it; some need a reason."""
+def move(handoff: Handoff, status: FhirTaskStatus, reason: str | None, confirmed_by: str | None = None,
+         actor: User | None = None) -> None:
+    """Apply a status change if FHIR's Task lifecycle allows it; some need a reason. The timeline shows it."""
     if status == handoff.status:
         return
+    before = handoff.status
     if not can_move(handoff.status, status):
         raise ConflictError("illegal_transition", f"A handoff cannot go from {handoff.status} to {status}.",
                        extra={"from": str(handoff.status), "to": str(status)})
@@ -84,6 +87,9 @@ def move(handoff: Handoff, status: FhirTaskStatus, reason: str | None, confirmed
     if status in (FhirTaskStatus.COMPLETED, FhirTaskStatus.FAILED):
         handoff.completed_at = utcnow()
         handoff.outcome_confirmed_by = confirmed_by
+    record_event(db.session.get(Patient, handoff.patient_id), actor, PatientEventKind.HANDOFF_STATUS_CHANGED,
+                 {"handoff_id": handoff.id, "reference": handoff.reference, "from": str(before), "to": str(status),
+                  "reason": reason})
 
 
 def edit_reason(handoff: Handoff, reason: str | None) -> None:
@@ -100,15 +106,20 @@ def update_handoff(actor: User, handoff_id: int, changes: dict) -> Handoff:
     handoff = get_handoff(actor, handoff_id, for_update=True)
     before = (handoff.status, handoff.appointment_at)
     if "status" in changes:
-        move(handoff, changes["status"], changes.get("status_reason"), confirmed_by=f"user:{actor.id}")
+        move(handoff, changes["status"], changes.get("status_reason"), confirmed_by=f"user:{actor.id}", actor=actor)
     elif "status_reason" in changes:
         edit_reason(handoff, changes["status_reason"])
     for field in ("appointment_at", "note"):
         if field in changes:
             setattr(handoff, field, changes[field])
     db.session.flush()
-    if (handoff.status, handoff.appointment_at) != before:  # a note alone leaves the reminders as they are
-        reminders.reschedule(handoff, db.session.get(Patient, handoff.patient_id))
+    # Reminders are rebuilt only when the appointment itself changes, and dropped when the handoff closes;
+    # a status change along the way leaves them as they are (no cancelled-and-recreated clutter).
+    patient = db.session.get(Patient, handoff.patient_id)
+    if handoff.appointment_at != before[1]:
+        reminders.reschedule(handoff, patient)
+    elif handoff.status != before[0] and handoff.status not in OPEN_STATUSES:
+        reminders.cancel(handoff, patient)
     audit.record("update", "handoff", actor=actor, patient_id=handoff.patient_id, resource_id=handoff.id,
                  details={"fields": sorted(changes), "status": str(handoff.status)})
     return handoff
@@ -120,7 +131,7 @@ def record_partner_answer(handoff: Handoff, arrived: bool) -> None:
         move(handoff, FhirTaskStatus.COMPLETED, "attended", confirmed_by="partner_link")
     else:
         move(handoff, FhirTaskStatus.FAILED, NO_SHOW, confirmed_by="partner_link")
-    reminders.reschedule(handoff, db.session.get(Patient, handoff.patient_id))
+    reminders.cancel(handoff, db.session.get(Patient, handoff.patient_id))
     audit.record("confirm", "handoff", actor=None, program_id=handoff.program_id, patient_id=handoff.patient_id,
                  resource_id=handoff.id,
                  details={"via": "partner_link", "arrived": arrived})

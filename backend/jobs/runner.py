@@ -89,15 +89,25 @@ def run_job(app: Flask, job: Job) -> object:
     with app.app_context():
         with contextlib.ExitStack() as stack:
             if job.singleton and not stack.enter_context(singleton_lock(job.name)):
-                log.info("job=%s skipped: running elsewhere", job.name)
+                log.debug("job=%s skipped: running elsewhere", job.name)
                 return None
             try:
                 result = run_unit(job.func, steps=job.steps, **job.kwargs)
             except Exception:
                 log.exception("job=%s failed", job.name)
                 raise
-        log.info("job=%s done result=%s", job.name, result)
+        # A job that found nothing to do says so at DEBUG: the console shows what happened, not the ticking.
+        log.log(logging.INFO if did_something(result) else logging.DEBUG, "job=%s done result=%s", job.name, result)
         return result
+
+
+def did_something(result: object) -> bool:
+    """Whether a job's result reports work done (a count, a non-empty collection, a non-zero figure)."""
+    if isinstance(result, dict):
+        return any(did_something(value) for value in result.values())
+    if isinstance(result, list | tuple | set):
+        return bool(result)
+    return bool(result)
 
 
 def job_named(name: str) -> Job:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from backend.audit import service as audit
 from backend.database import db, utcnow
 from backend.messaging import policy, service
 from backend.messaging.models import PROGRESS, Message, MessageDirection, MessageStatus
-from backend.messaging.templates import render
+from backend.messaging.templates import REPLIES, in_language, render
 from backend.patients.models import CLOSED_STATUSES, Patient
 from backend.programs import hours
 from backend.programs.models import Program
@@ -18,7 +19,7 @@ from backend.tasks.models import TaskKind
 from backend.tasks.service import least_busy_supervisor, open_system_task
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "PARAR", "ALTO", "BAJA"}
-START_WORDS = {"START", "YES", "UNSTOP"}
+START_WORDS = {"START", "YES", "UNSTOP", "INICIAR", "COMENZAR", "ALTA"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
 REPLY_DUE = timedelta(hours=4)
 CLOSED_ANSWER_EVERY = timedelta(hours=12)
@@ -43,16 +44,20 @@ def handle_inbound(program: Program, from_number: str, to_number: str, body: str
         sa.select(Patient).where(Patient.program_id == program.id, Patient.phone == from_number)
         .order_by(Patient.updated_at.desc())))
     keyword = _keyword(body)
+    language = patients[0].language if patients else "en"
+    # Twilio answers the keywords it handles itself (TWILIO_HANDLED_KEYWORDS); we answer only the others (ALTO,
+    # INICIAR, AYUDA, ...), in the patient's language, so a patient never gets two confirmations.
+    answered_by_twilio = keyword in current_app.config["TWILIO_HANDLED_KEYWORDS"]
     if keyword in STOP_WORDS:
         service.opt_out(patients, via="keyword")
-        return None  # Twilio's own opt-out confirmation answers the patient
+        return None if answered_by_twilio else _confirmation("opted_out", program, language)
     if keyword in START_WORDS:
         service.opt_in(patients)
-        return None
+        return None if answered_by_twilio else _confirmation("opted_in", program, language)
     if keyword in HELP_WORDS:
-        language = patients[0].language if patients else "en"
-        return render("help_reply", language, {"program_name": service.sender_name(program),
-                                               "program_phone": service.display_phone(program.phone)})
+        return None if answered_by_twilio else render(
+            "help_reply", language, {"program_name": service.sender_name(program, language),
+                                     "program_phone": service.display_phone(program.phone)})
     patient = next((p for p in patients if p.status not in CLOSED_STATUSES),
                    patients[0] if patients else None)
     now = utcnow()
@@ -64,6 +69,10 @@ def handle_inbound(program: Program, from_number: str, to_number: str, body: str
     return _closed_answer(patient, program, from_number, to_number, now)
 
 
+def _confirmation(kind: str, program: Program, language: str) -> str:
+    return in_language(REPLIES[kind], language).format(program_name=service.sender_name(program, language))
+
+
 def _closed_answer(patient: Patient | None, program: Program, from_number: str, to_number: str,
                    now) -> str | None:
     """The line is closed: say when it opens and give the crisis number, once per 12 hours per sender."""
@@ -73,7 +82,7 @@ def _closed_answer(patient: Patient | None, program: Program, from_number: str, 
         return None
     line = hours.line_for(program.id)
     language = patient.language if patient else "en"
-    text = render("line_closed", language, {"program_name": service.sender_name(program),
+    text = render("line_closed", language, {"program_name": service.sender_name(program, language),
                                              "hours": hours.spoken_hours(line, language),
                                              "crisis_number": line.crisis_number})
     db.session.add(Message(program_id=program.id, patient_id=patient.id if patient else None,

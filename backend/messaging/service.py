@@ -12,15 +12,16 @@ from backend.common.errors import ConflictError, InvalidError, field_error, not_
 from backend.database import db, utcnow
 from backend.messaging.models import PENDING, Message, MessageDirection, MessageStatus, MessagingPolicy
 from backend.messaging.plans import PLANS
-from backend.messaging.templates import TEMPLATES, render, sensitive_terms_in
+from backend.messaging.templates import NEUTRAL_SENDER, NO_COACH, TEMPLATES, in_language, render, sensitive_terms_in
 from backend.patients.access import get_patient_for
 from backend.patients.events import patient_changed
-from backend.patients.models import CLOSED_STATUSES, Patient
+from backend.patients.models import CLOSED_STATUSES, Patient, PatientEventKind
+from backend.patients.service import record_event
 from backend.programs import numbers
 from backend.programs.models import Program
 from backend.programs.policies import stored_or_default
 from backend.twilio.gateway import Sender, default_sender
-from backend.users.models import Role, User
+from backend.users.models import Role, User, name_for_texts
 from backend.users.service import require_role
 
 
@@ -35,12 +36,12 @@ def display_phone(number: str | None) -> str:
     return phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
-def sender_name(program: Program) -> str:
-    """The programme's name for HELP replies, unless it would reveal treatment on a lock screen."""
+def sender_name(program: Program, language: str | None = "en") -> str:
+    """The programme's name in texts, unless it would reveal treatment on a lock screen (then a neutral one)."""
     policy = messaging_policy(program.id)
     if policy.sms_display_name:
         return policy.sms_display_name
-    return "Your care team" if sensitive_terms_in(program.name) else program.name
+    return in_language(NEUTRAL_SENDER, language) if sensitive_terms_in(program.name) else program.name
 
 
 def sender_for(program_id: int) -> Sender:
@@ -57,11 +58,12 @@ def sender_for(program_id: int) -> Sender:
 
 
 def template_variables(patient: Patient) -> dict[str, str]:
+    """What templates fill in, in the patient's language (the coach by the name they chose for texts)."""
     program = db.session.get(Program, patient.program_id)
     coach = db.session.get(User, patient.coach_id) if patient.coach_id else None
     return {"first_name": patient.preferred_name or patient.first_name,
-            "coach_name": coach.full_name.split()[0] if coach else "your coach",
-            "program_phone": display_phone(program.phone), "program_name": sender_name(program)}
+            "coach_name": name_for_texts(coach) if coach else in_language(NO_COACH, patient.language),
+            "program_phone": display_phone(program.phone), "program_name": sender_name(program, patient.language)}
 
 
 def text_refusal(patient: Patient) -> tuple[str, str] | None:
@@ -186,6 +188,7 @@ def opt_out(patients: list[Patient], via: str) -> None:
         if not patient.sms_opted_out:
             patient.sms_opted_out = True
             patient.sms_opted_out_at = now
+            record_event(patient, None, PatientEventKind.SMS_OPTED_OUT, {"via": via})
         cancel_pending(patient.id, "sms_opted_out")
         audit.record("opt_out", "sms", actor=None, program_id=patient.program_id, patient_id=patient.id,
                      details={"via": via})
@@ -194,6 +197,8 @@ def opt_out(patients: list[Patient], via: str) -> None:
 def opt_in(patients: list[Patient]) -> None:
     """START / UNSTOP / YES: texts may go out again."""
     for patient in patients:
+        if patient.sms_opted_out:
+            record_event(patient, None, PatientEventKind.SMS_OPTED_IN, {})
         patient.sms_opted_out = False
         patient.sms_opted_out_at = None
         audit.record("opt_in", "sms", actor=None, program_id=patient.program_id, patient_id=patient.id)

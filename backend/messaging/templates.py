@@ -6,9 +6,13 @@ or recovery programmes, and free text that does needs the coach's confirmation.
 
 from __future__ import annotations
 
-import re
 import string
-import unicodedata
+import zoneinfo
+from datetime import datetime
+
+from babel.dates import format_skeleton, format_time
+
+from backend.common.lock_screen import SENSITIVE_TERMS, sensitive_terms_in  # noqa: F401 - re-exported
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "after_visit": {
@@ -48,38 +52,38 @@ TEMPLATES: dict[str, dict[str, str]] = {
               "({hours}). Si necesitas ayuda ahora mismo, llama o escribe al {crisis_number}.",
     },
 }
+# Words the product says itself, per language.
+NEUTRAL_SENDER = {"en": "Your care team", "es": "Tu equipo de apoyo"}
+NO_COACH = {"en": "your coach", "es": "tu coach"}
+# Confirmations for the keywords the product answers itself (Twilio answers the ones it handles: see inbound.py).
+REPLIES = {
+    "opted_out": {"en": "{program_name}: you will not get more texts from us. Reply START to get them again.",
+                  "es": "{program_name}: ya no recibirás más mensajes nuestros. Responde INICIAR para volver a "
+                        "recibirlos."},
+    "opted_in": {"en": "{program_name}: you will get our texts again. Reply STOP to stop them.",
+                 "es": "{program_name}: volverás a recibir nuestros mensajes. Responde PARAR para no recibirlos."},
+}
 TEMPLATE_VARIABLES = {"first_name", "coach_name", "program_phone", "program_name", "appointment_time", "hours",
                       "crisis_number"}
-
-# Words that reveal substance use or treatment on a lock screen (accents and case ignored).
-SENSITIVE_TERMS = {
-    "en": ["drug", "drugs", "alcohol", "opioid", "opioids", "opiate", "heroin", "fentanyl", "cocaine", "crack",
-           "meth", "overdose", "overdosed", "addiction", "addict", "addicted", "rehab", "detox", "treatment",
-           "recovery", "sober", "sobriety", "relapse", "methadone", "suboxone", "buprenorphine", "naloxone",
-           "narcan", "naltrexone", "vivitrol", "substance", "withdrawal", "narcotics", "alcoholics anonymous"],
-    "es": ["droga", "drogas", "alcohol", "opioide", "opioides", "heroina", "fentanilo", "cocaina", "sobredosis",
-           "adiccion", "adicto", "adicta", "rehabilitacion", "desintoxicacion", "tratamiento", "recuperacion",
-           "sobrio", "sobria", "recaida", "metadona", "buprenorfina", "naloxona", "sustancia", "sustancias",
-           "abstinencia", "narcoticos"],
-}
-_SENSITIVE = re.compile(
-    r"\b(" + "|".join(sorted({re.escape(t) for terms in SENSITIVE_TERMS.values() for t in terms}, key=len,
-                             reverse=True)) + r")\b")
-
-
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
-def sensitive_terms_in(text: str) -> list[str]:
-    """The sensitive words a text contains (empty when it is safe for a lock screen)."""
-    return sorted(set(_SENSITIVE.findall(_fold(text))))
-
 
 def language_of(language: str | None, key: str) -> str:
     """The patient's language if the template has it, else English."""
     base = (language or "en").split("-")[0].lower()
     return base if base in TEMPLATES[key] else "en"
+
+
+def in_language(texts: dict[str, str], language: str | None) -> str:
+    """The text in the language (English when there is none)."""
+    return texts.get((language or "en").split("-")[0].lower(), texts["en"])
+
+
+def local_time(moment: datetime, timezone: str, language: str | None) -> str:
+    """A date and time as a patient reads it: in their time zone and language ("Wed, Dec 2, 11:12 AM")."""
+    locale = (language or "en").split("-")[0].lower()
+    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    text = f"{format_skeleton('MMMMEd', local, locale=locale)}, {format_time(local, 'short', locale=locale)}"
+    # CLDR puts narrow no-break spaces before "AM": one such character makes a whole text UCS-2 (70 a segment).
+    return text.replace("\u202f", " ").replace("\xa0", " ")
 
 
 def render(key: str, language: str | None, variables: dict[str, str]) -> str:

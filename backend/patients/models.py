@@ -92,6 +92,9 @@ class PatientEventKind(enum.StrEnum):
     STATUS_CHANGED = "status_changed"
     COACH_CHANGED = "coach_changed"
     DETAILS_UPDATED = "details_updated"
+    SMS_OPTED_OUT = "sms_opted_out"
+    SMS_OPTED_IN = "sms_opted_in"
+    HANDOFF_STATUS_CHANGED = "handoff_status_changed"
 
 
 class PatientEvent(db.Model):

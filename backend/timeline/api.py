@@ -14,6 +14,10 @@ blp = ApiBlueprint("timeline", __name__, url_prefix="/api/v1", description="Pati
 
 class TimelineQuerySchema(PageQuerySchema):
     kind = fields.List(fields.String(validate=validate.OneOf([s.kind for s in SOURCES])))
+    when = fields.String(load_default="past", validate=validate.OneOf(["past", "upcoming"]), metadata={
+        "description": "past (default): what happened, newest first; upcoming: texts still to go out, soonest first"})
+    include_cancelled = fields.Boolean(load_default=False, metadata={
+        "description": "Also show cancelled texts (superseded reminders, texts cancelled by STOP or closing)"})
 
 
 class TimelineEntrySchema(ApiSchema):
@@ -29,7 +33,8 @@ class PatientTimeline(MethodView):
     @blp.arguments(TimelineQuerySchema, location="query")
     @blp.response(200, TimelineEntrySchema(many=True))
     def get(self, query, patient_id):
-        """Everything that happened to the patient, newest first."""
+        """Everything that happened to the patient, newest first; `when=upcoming` for the texts still to go out."""
         entries, headers = service.patient_timeline(
-            current_user, patient_id, query["page"], query["page_size"], query.get("kind"))
+            current_user, patient_id, query["page"], query["page_size"], query.get("kind"), query["when"],
+            query["include_cancelled"])
         return entries, 200, headers

@@ -11,6 +11,7 @@ from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.users import service
 from backend.users.schemas import (
+    MyProfileSchema,
     PasswordChangeSchema,
     TemporaryPasswordSchema,
     UserCreateSchema,
@@ -28,6 +29,13 @@ class Me(MethodView):
     def get(self):
         """The logged-in user."""
         return current_user
+
+    @api_action("update", "profile")
+    @blp.arguments(MyProfileSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, changes):
+        """Change how texts name you (`text_name`, e.g. "Robin") and the phone masked calls ring (`phone`)."""
+        return service.update_my_profile(current_user, changes)
 
 
 @blp.route("/users")

@@ -26,6 +26,8 @@ class User(TimestampMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     full_name: Mapped[str] = mapped_column(sa.String(200))
     phone: Mapped[str | None] = mapped_column(sa.String(20))
+    # How texts name the coach ("soy Robin"); unset: the first name, without a title such as "Coach".
+    text_name: Mapped[str | None] = mapped_column(sa.String(60))
     role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"))
     active: Mapped[bool] = mapped_column(default=True)
     supervisor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
@@ -71,3 +73,14 @@ class User(TimestampMixin, db.Model):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+TITLES = {"coach", "dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "mx.", "peer"}
+
+
+def name_for_texts(user: User) -> str:
+    """The coach's name in a text: their chosen one, else the first word of their name that is not a title."""
+    if user.text_name:
+        return user.text_name
+    words = user.full_name.split()
+    return next((w for w in words if w.lower() not in TITLES), words[0] if words else "")

@@ -15,6 +15,8 @@ class UserSchema(ApiSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = PhoneNumber(allow_none=True, load_default=None)
+    text_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=60),
+                              metadata={"description": "How texts name the coach (default: the first name)"})
     role = fields.Enum(Role, by_value=True, required=True)
     active = fields.Boolean(dump_only=True)
     supervisor_id = fields.Integer(allow_none=True, load_default=None)
@@ -32,6 +34,7 @@ class UserCreateSchema(UserSchema):
 class UserUpdateSchema(ApiSchema):
     full_name = fields.String(validate=validate.Length(min=1, max=200))
     phone = PhoneNumber(allow_none=True)
+    text_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=60))
     role = fields.Enum(Role, by_value=True)
     active = fields.Boolean()
     supervisor_id = fields.Integer(allow_none=True)
@@ -53,3 +56,10 @@ class PasswordChangeSchema(ApiSchema):
 class TemporaryPasswordSchema(Schema):
     temporary_password = fields.String(required=True, metadata={
         "description": "Shown once: give it to the person by a safe channel; it only lets them choose a new one"})
+
+
+class MyProfileSchema(ApiSchema):
+    """What staff change about themselves: the name texts use and the phone masked calls ring."""
+
+    text_name = fields.String(allow_none=True, validate=validate.Length(min=1, max=60))
+    phone = PhoneNumber(allow_none=True)

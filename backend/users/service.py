@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from backend.audit import service as audit
 from backend.common.errors import ConflictError, ForbiddenError, field_error, not_found
+from backend.common.lock_screen import sensitive_terms_in
 from backend.database import db, utcnow
 from backend.users.events import access_withdrawn
 from backend.users.models import Role, User
@@ -57,7 +58,8 @@ def _check_supervisor(actor_program_id: int, supervisor_id: int | None) -> None:
 
 
 def create_user(program_id: int, *, email: str, full_name: str, role: Role, password: str,
-                phone: str | None = None, supervisor_id: int | None = None, actor: User | None = None) -> User:
+                phone: str | None = None, supervisor_id: int | None = None, actor: User | None = None,
+                text_name: str | None = None) -> User:
     """Create a staff account (admin API and the create-user command)."""
     email = email.strip().lower()
     problem = password_problem(password, email)
@@ -68,7 +70,8 @@ def create_user(program_id: int, *, email: str, full_name: str, role: Role, pass
                           kind=ConflictError)
     _check_supervisor(program_id, supervisor_id)
     user = User(program_id=program_id, email=email, full_name=full_name.strip(), role=role,
-                phone=phone, supervisor_id=supervisor_id, password_hash=hash_password(password))
+                phone=phone, text_name=text_name, supervisor_id=supervisor_id,
+                password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
     audit.record("create", "user", actor=actor, resource_id=user.id)
@@ -79,6 +82,19 @@ def admin_create_user(actor: User, data: dict) -> User:
     """An admin adds a staff member to their programme."""
     require_role(actor, Role.ADMIN)
     return create_user(actor.program_id, actor=actor, **data)
+
+
+def admin_invite_user(actor: User, data: dict) -> tuple[User, str]:
+    """An admin adds a staff member with a temporary password, shown once: they choose their own at first login."""
+    temporary = temporary_password()
+    user = admin_create_user(actor, {**data, "password": temporary})
+    user.must_change_password = True
+    return user, temporary
+
+
+def temporary_password() -> str:
+    """A one-time temporary password: three groups of eight random URL-safe characters."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
 
 
 def update_user(actor: User, user_id: int, changes: dict) -> User:
@@ -122,7 +138,7 @@ def reset_password(actor: User, user_id: int) -> str:
     """Admins: a one-time temporary password, shown once, that only lets the user choose a new one."""
     require_role(actor, Role.ADMIN)
     user = get_user_in_program(actor, user_id)
-    temporary = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    temporary = temporary_password()
     _set_password(user, temporary, must_change=True, reason="password_reset")
     audit.record("reset_password", "user", actor=actor, resource_id=user.id)
     return temporary
@@ -133,3 +149,13 @@ def _set_password(user: User, password: str, *, must_change: bool, reason: str) 
     user.must_change_password = must_change
     user.panel_session_version += 1  # panel cookies issued before now open nothing
     access_withdrawn.send(user.id, reason=reason)  # and every app session ends
+
+
+def update_my_profile(actor: User, changes: dict) -> User:
+    """Staff change their own name for texts and their phone (a name that reveals treatment is refused)."""
+    if changes.get("text_name") and sensitive_terms_in(changes["text_name"]):
+        raise field_error("text_name", "This name would reveal treatment on a lock screen.")
+    for field, value in changes.items():
+        setattr(actor, field, value)
+    audit.record("update", "profile", actor=actor, resource_id=actor.id, details={"fields": sorted(changes)})
+    return actor

@@ -22,8 +22,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "screen_known": "Bridgeline warm line, number on file. Press 1 to take the call.",
         "screen_new": "Bridgeline warm line, new caller. Press 1 to take the call.",
         "screen_outbound": "Bridgeline. Press 1 to place your call.",
-        "screen_partner": "This is a call from Bridgeline, a peer recovery programme, to introduce a client. "
-                          "Press 1 to join the call.",
+        "screen_partner": "This is a call from Bridgeline to introduce a client. Press 1 to join the call.",
         "not_taken": "The call was not taken. Goodbye.",
         "gone": "This call is no longer waiting. Goodbye.",
         "partner_notice": "This call shares information protected by federal confidentiality rules, "

@@ -112,7 +112,9 @@ def test_closing_the_patient_cancels_pending_texts_with_a_reason(app, coach_api,
 def test_messages_show_in_the_timeline(coach_api, factory, coach):
     patient = factory.patient(coach)
     coach_api.post(f"/api/v1/patients/{patient.id}/messages", json={"body": "Hello from the ED"})
-    entries = coach_api.get(f"/api/v1/patients/{patient.id}/timeline?kind=message").json
+    # Queued, not yet sent: it is upcoming until it goes out.
+    assert coach_api.get(f"/api/v1/patients/{patient.id}/timeline?kind=message").json == []
+    entries = coach_api.get(f"/api/v1/patients/{patient.id}/timeline?kind=message&when=upcoming").json
     assert [e["data"]["body"] for e in entries] == ["Hello from the ED"]
 
 

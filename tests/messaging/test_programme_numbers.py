@@ -87,7 +87,7 @@ def test_stop_opts_out_only_the_patient_of_the_programme_it_was_sent_to(app, twi
 
 def test_help_names_the_programme_that_owns_the_number(twilio, via_client, two_programmes):
     north, _, _ = two_programmes["theirs"]
-    _, body = twilio.inbound(INBOUND_URL, SHARED_PHONE, north.phone, "HELP", post=via_client)
+    _, body = twilio.inbound(INBOUND_URL, SHARED_PHONE, north.phone, "AYUDA", post=via_client)
     assert "Northside Programme" in body and "(312) 555-0199" in body
 
 

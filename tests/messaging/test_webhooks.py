@@ -70,17 +70,39 @@ def test_spanish_keyword_and_start(app, twilio, via_client, factory, coach):
     assert patient_row(app, patient.id).sms_opted_out is False
 
 
-def test_help_answers_with_the_programme_name_and_phone(twilio, via_client, factory, coach):
+def test_help_answers_with_the_programme_name_and_phone(app, twilio, via_client, factory, coach):
+    app.config["TWILIO_HANDLED_KEYWORDS"] = frozenset()  # a number whose keyword handling is off at Twilio
     patient = factory.patient(coach)
     status, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "help", post=via_client)
     assert status == 200 and "<Message>Test Programme: reply to reach your coach" in body
     assert "(312) 555-0100" in body
 
 
+def test_each_keyword_gets_exactly_one_confirmation_in_the_patients_language(app, twilio, via_client, factory,
+                                                                             coach):
+    english, spanish = factory.patient(coach), factory.patient(coach, language="es")
+    # Twilio answers its own keywords (STOP, START, HELP): the product stays silent, never a second answer.
+    for word in ("STOP", "START", "HELP"):
+        _, body = twilio.inbound(INBOUND_URL, english.phone, FROM_NUMBER, word, post=via_client)
+        assert "<Message>" not in body, word
+    assert patient_row(app, english.id).sms_opted_out is False
+    # Twilio does not know the Spanish ones: the product answers, in Spanish, and only in Spanish.
+    _, body = twilio.inbound(INBOUND_URL, spanish.phone, FROM_NUMBER, "Alto", post=via_client)
+    assert "ya no recibirás más mensajes" in body and "INICIAR" in body
+    assert patient_row(app, spanish.id).sms_opted_out is True
+    _, body = twilio.inbound(INBOUND_URL, spanish.phone, FROM_NUMBER, "iniciar", post=via_client)
+    assert "volverás a recibir" in body and patient_row(app, spanish.id).sms_opted_out is False
+    _, body = twilio.inbound(INBOUND_URL, spanish.phone, FROM_NUMBER, "AYUDA", post=via_client)
+    assert "responde para hablar con tu coach" in body and "Your" not in body
+
+
 def test_help_never_names_a_programme_that_reveals_treatment(app, twilio, via_client, factory):
     program = factory.program("Northside Recovery Program")
     coach = factory.user("coach", program)
     patient = factory.patient(coach)
+    _, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "INFO", post=via_client)
+    assert "<Message>" not in body  # Twilio answers INFO itself
+    app.config["TWILIO_HANDLED_KEYWORDS"] = frozenset()
     _, body = twilio.inbound(INBOUND_URL, patient.phone, FROM_NUMBER, "HELP", post=via_client)
     assert "Recovery" not in body and "Your care team" in body
 

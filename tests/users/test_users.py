@@ -41,3 +41,18 @@ def test_admin_cannot_lock_themselves_out(admin_api, admin_user):
 def test_users_of_other_programmes_are_invisible(admin_api, factory):
     stranger = factory.user("coach", factory.program("Elsewhere"))
     assert admin_api.patch(f"/api/v1/users/{stranger.id}", json={"active": False}).status_code == 404
+
+
+def test_a_coach_chooses_how_texts_name_them(coach_api, factory, coach, app):
+    from backend.database import db
+    from backend.messaging.service import template_variables
+    from backend.patients.models import Patient
+
+    assert coach_api.patch("/api/v1/me", json={"text_name": "Rehab Robin"}).json["error"] == "validation_error"
+    changed = coach_api.patch("/api/v1/me", json={"text_name": "Robin", "phone": "312-555-0125"})
+    assert changed.status_code == 200
+    assert (changed.json["text_name"], changed.json["phone"]) == ("Robin", "+13125550125")
+    patient = factory.patient(coach, language="es")
+    with app.app_context():
+        variables = template_variables(db.session.get(Patient, patient.id))
+    assert variables["coach_name"] == "Robin"

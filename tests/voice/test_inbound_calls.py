@@ -57,12 +57,15 @@ def test_first_coach_lets_it_ring_second_presses_1_and_takes_the_call(app, net, 
     assert {p.call_sid for p in conference.participants} == {caller_sid, taken.sid}
     assert any(url.endswith("/voice/ringback.wav") for url in net.call(caller_sid).played)
     assert free_lines(app)
-    # The call is on the patient's timeline as a phone contact, with its length.
-    timeline = login(first).get(f"/api/v1/patients/{patient.id}/timeline").json
-    contacts = [e["data"] for e in timeline if e["kind"] == "contact"]
-    assert [(c["kind"], c["direction"], c["outcome"], c["coach_id"]) for c in contacts] == [
-        ("phone", "inbound", "reached", second.id)]
-    assert contacts[0]["duration_minutes"] == 3
+    # The call is on the patient's timeline (one entry, standing for the contact it wrote), and the contact
+    # counts for "last contact" and the burnout signals with its length.
+    coach_api = login(first)
+    timeline = coach_api.get(f"/api/v1/patients/{patient.id}/timeline").json
+    assert [(e["kind"], e["data"]["direction"], e["data"]["outcome"], e["data"]["coach_id"]) for e in timeline
+            if e["kind"] in ("call", "contact")] == [("call", "inbound", "answered", second.id)]
+    contacts = coach_api.get(f"/api/v1/patients/{patient.id}/contacts").json
+    assert [(c["kind"], c["direction"], c["outcome"], c["coach_id"], c["duration_minutes"]) for c in contacts] == [
+        ("phone", "inbound", "reached", second.id, 3)]
 
 
 def test_a_new_caller_is_announced_as_new_and_gets_a_callback_task_when_missed(app, net, coaches, supervisor):

@@ -38,9 +38,11 @@ def test_call_patient_rings_the_coach_first_then_the_patient_from_the_programme_
     assert all(coach.phone not in (c.from_, c.to) for c in net.calls.values() if c.to == patient.phone)
     call = stored(app, Call)[0]
     assert (call.outcome, call.coach_id, call.patient_id) == ("answered", coach.id, patient.id)
-    timeline = login(coach).get(f"/api/v1/patients/{patient.id}/timeline").json
-    [contact] = [e["data"] for e in timeline if e["kind"] == "contact"]
+    [contact] = login(coach).get(f"/api/v1/patients/{patient.id}/contacts").json
     assert (contact["direction"], contact["outcome"], contact["duration_minutes"]) == ("outbound", "reached", 3)
+    timeline = login(coach).get(f"/api/v1/patients/{patient.id}/timeline").json
+    assert [(e["kind"], e["data"]["outcome"]) for e in timeline if e["kind"] in ("call", "contact")] == [
+        ("call", "answered")]
     assert login(coach).get("/api/v1/me/line").json["call_id"] is None
 
 
@@ -56,8 +58,10 @@ def test_a_patient_who_does_not_answer_is_a_no_answer_contact_and_the_coach_is_t
     assert "Your patient did not answer. Goodbye." in net.calls_to(coach.phone)[0].heard
     call = stored(app, Call)[0]
     assert call.outcome == "no_answer"
+    contacts = login(coach).get(f"/api/v1/patients/{patient.id}/contacts").json
+    assert [c["outcome"] for c in contacts] == ["no_answer"]
     timeline = login(coach).get(f"/api/v1/patients/{patient.id}/timeline").json
-    assert [e["data"]["outcome"] for e in timeline if e["kind"] == "contact"] == ["no_answer"]
+    assert [e["data"]["outcome"] for e in timeline if e["kind"] == "call"] == ["no_answer"]
 
 
 def test_calls_are_refused_with_clear_codes(app, net, factory, program, coaches, login, midday_clock):
