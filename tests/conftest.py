@@ -371,3 +371,37 @@ def twilio_config(database_url: str, twilio, **extra) -> dict:
     return app_config(database_url, TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
                       TWILIO_API_BASE_URL=twilio.base_url, TWILIO_FROM_NUMBER="+13125550100",
                       SMS_RATE_PER_SECOND=0, **extra)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP on 127.0.0.1, on a free port, for the browser."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page():
+    """A page in Debian's chromium (never a downloaded browser), 1440 px wide."""
+    from tests.admin.browser import CHROMIUM, WIDE
+
+    assert CHROMIUM, "REQUIRE_BROWSER=1 but chromium is not installed"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": WIDE, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()

@@ -15,7 +15,9 @@ from backend.consent.service import record_disclosure, require_cover
 from backend.database import db, utcnow
 from backend.handoffs.models import OPEN_STATUSES, ConfirmationLink, FhirTaskStatus, Handoff
 from backend.handoffs.service import get_handoff, move, record_partner_answer
+from backend.partners.models import Service
 from backend.patients.models import Patient
+from backend.programs.models import Program
 from backend.users.models import User
 
 LINK_LIFETIME = timedelta(days=14)
@@ -41,6 +43,14 @@ def issue_link(actor: User, handoff_id: int) -> dict:
     db.session.flush()
     audit.record("create", "confirmation_link", actor=actor, patient_id=handoff.patient_id, resource_id=handoff.id)
     return {"url": f"{current_app.config['PUBLIC_BASE_URL']}/partner/confirm/{token}", "expires_at": link.expires_at}
+
+
+class TooEarlyError(Exception):
+    """An answer before the appointment's time: refused, and the link stays usable."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 class LinkUnusableError(Exception):
@@ -75,7 +85,9 @@ def link_summary(token: str) -> dict:
                  resource_id=handoff.id)
     return {"initials": f"{patient.first_name[:1]}.{patient.last_name[:1]}.".upper(),
             "appointment_at": handoff.appointment_at, "reference": handoff.reference,
-            "timezone": patient.timezone, "closed": handoff.status not in OPEN_STATUSES}
+            "timezone": patient.timezone, "closed": handoff.status not in OPEN_STATUSES,
+            "program_name": db.session.get(Program, handoff.program_id).name,
+            "service_name": db.session.get(Service, handoff.service_id).name}
 
 
 def answer_link(token: str, arrived: bool) -> None:
@@ -83,6 +95,8 @@ def answer_link(token: str, arrived: bool) -> None:
     link, handoff = _link(token, for_update=True)
     if handoff.status not in OPEN_STATUSES:
         raise LinkUnusableError(409, "This referral is already closed. Thank you.")
+    if handoff.appointment_at is not None and utcnow() < handoff.appointment_at:
+        raise TooEarlyError("The appointment has not started yet. Please answer after it, using the same link.")
     if handoff.status in (FhirTaskStatus.REQUESTED, FhirTaskStatus.ON_HOLD):
         move(handoff, FhirTaskStatus.ACCEPTED, None)  # the partner saw the patient, so it took the referral
     record_partner_answer(handoff, arrived)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import threading
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -47,33 +45,3 @@ def panel_login(client):
 
     _login.secrets = secrets_by_email
     return _login
-
-
-@pytest.fixture
-def live_server(app):
-    """The app served over HTTP on 127.0.0.1, on a free port, for the browser."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def page():
-    """A page in Debian's chromium (never a downloaded browser), 1440 px wide."""
-    from tests.admin.browser import CHROMIUM, WIDE
-
-    assert CHROMIUM, "REQUIRE_BROWSER=1 but chromium is not installed"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": WIDE, "height": 900})
-        yield context.new_page()
-        context.close()
-        browser.close()

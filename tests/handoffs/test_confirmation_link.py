@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from backend import create_app
 from backend.common.unit_of_work import transaction
@@ -32,10 +33,12 @@ def handoff_with_link(coach_api, supervisor_api, factory, coach):
     return handoff, urlsplit(link.json["url"]).path
 
 
-def answer(client, path, value):
-    page = client.get(path)
-    token = CSRF.search(page.get_data(as_text=True)).group(1)
-    return client.post(path, data={"answer": value, "csrf_token": token})
+def answer(client, path, value, *, early: bool = False):
+    """The partner answers, by default once the appointment (two days ahead) has passed."""
+    with time_machine.travel(utcnow() + timedelta(hours=1 if early else 72), tick=True):
+        page = client.get(path)
+        token = CSRF.search(page.get_data(as_text=True)).group(1)
+        return client.post(path, data={"answer": value, "csrf_token": token})
 
 
 def test_page_shows_only_initials_date_and_reference(client, coach_api, supervisor_api, factory, coach):
@@ -53,6 +56,22 @@ def test_arrived_closes_the_loop_once(client, coach_api, supervisor_api, factory
     assert shown["status"] == "completed" and shown["outcome"] == "attended"
     reused = client.get(path)
     assert reused.status_code == 410
+
+
+def test_an_answer_before_the_appointment_is_refused_and_the_link_still_works(client, coach_api, supervisor_api,
+                                                                           factory, coach):
+    handoff, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    early = answer(client, path, "arrived", early=True)
+    assert early.status_code == 409 and "has not started yet" in early.get_data(as_text=True)
+    assert coach_api.get(f"/api/v1/handoffs/{handoff['id']}").json["status"] == "requested"
+    assert answer(client, path, "arrived").status_code == 200
+
+
+def test_the_page_names_the_programme_and_the_time_zone(client, coach_api, supervisor_api, factory, coach):
+    _, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
+    page = client.get(path).get_data(as_text=True)
+    assert "A referral from <strong>Test Programme</strong>" in page
+    assert re.search(r'data-testid="appointment">\w+day, \w+ \d+, 20\d\d, \d+:\d\d [AP]M C[SD]T<', page)
 
 
 def test_did_not_arrive_is_a_no_show(client, coach_api, supervisor_api, factory, coach):
@@ -85,7 +104,7 @@ def test_an_answer_given_meanwhile_makes_the_second_a_410(app, coach_api, superv
     handoff, path = handoff_with_link(coach_api, supervisor_api, factory, coach)
     token = path.rsplit("/", 1)[1]
     second = create_app(app_config(app.config["SQLALCHEMY_DATABASE_URI"]))  # another server process
-    with app.app_context():
+    with app.app_context(), time_machine.travel(utcnow() + timedelta(days=3), tick=True):  # after the appointment
         assert confirmation.link_summary(token)["closed"] is False  # this request read the link unused...
         db.session.commit()  # (the page commits the view's audit row)
         with second.app_context():  # ...while another answered it (its page commits the answer)
