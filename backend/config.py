@@ -90,6 +90,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/docs/static/",
         "API_SPEC_OPTIONS": {
+            "info": {"description": (
+                "The JSON API behind the coaches' app. To try it here: `POST /api/v1/auth/login` with a demo "
+                "login (the example body: `coach1@demo.test` / `bridgeline-demo`), copy `access_token` from the "
+                "answer, press **Authorize** and paste it (no `Bearer ` prefix). Access tokens last 15 minutes; "
+                "`POST /api/v1/auth/refresh` with the refresh token gives a new pair. Errors are "
+                "`{error, message, errors}`; lists are arrays with totals in `X-Pagination`.")},
             "components": {
                 "securitySchemes": {
                     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

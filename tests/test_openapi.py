@@ -51,3 +51,12 @@ def test_the_headers_the_app_relies_on_are_in_the_document(client):
     assert "If-Match" in [p["name"] for p in edit["parameters"]]
     closed_at = spec["components"]["schemas"]["Patient"]["properties"]["closed_at"]
     assert closed_at.get("nullable") is True
+
+
+def test_the_documentation_says_how_to_authorise_and_shows_real_examples(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert "Authorize" in spec["info"]["description"] and "coach1@demo.test" in spec["info"]["description"]
+    schemas = spec["components"]["schemas"]
+    assert schemas["Login"]["properties"]["email"]["example"] == "coach1@demo.test"
+    assert schemas["Patient"]["properties"]["first_name"]["example"] == "Lucía"
+    assert schemas["Contact"]["properties"]["duration_minutes"]["example"] == 15

@@ -7,8 +7,10 @@ from backend.users.schemas import UserSchema
 
 
 class LoginSchema(ApiSchema):
-    email = fields.String(required=True, validate=validate.Length(min=3, max=254))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+    email = fields.String(required=True, validate=validate.Length(min=3, max=254),
+                          metadata={"example": "coach1@demo.test"})
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024),
+                             metadata={"example": "bridgeline-demo"})
 
 
 class TokenPairSchema(ApiSchema):

@@ -13,9 +13,11 @@ class ContactSchema(ApiSchema):
     kind = fields.Enum(ContactKind, by_value=True, required=True)
     direction = fields.Enum(ContactDirection, by_value=True, load_default=ContactDirection.OUTBOUND)
     occurred_at = UtcDateTime()
-    duration_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=1440))
+    duration_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=1440),
+                                      metadata={"example": 15})
     outcome = fields.Enum(ContactOutcome, by_value=True, load_default=ContactOutcome.REACHED)
-    note = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    note = fields.String(allow_none=True, validate=validate.Length(max=4000),
+                         metadata={"example": "Met in the ED; agreed to a call on Friday."})
     created_at = UtcDateTime(dump_only=True)
 
 

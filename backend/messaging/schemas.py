@@ -13,7 +13,8 @@ class MessageSchema(ApiSchema):
     id = fields.Integer(dump_only=True)
     patient_id = fields.Integer(dump_only=True)
     direction = fields.Enum(MessageDirection, by_value=True, dump_only=True)
-    body = fields.String(validate=validate.Length(min=1, max=1600))
+    body = fields.String(validate=validate.Length(min=1, max=1600),
+                         metadata={"example": "Hi Lucy, it's Robin. How are you doing today?"})
     template_key = fields.String(validate=validate.OneOf([k for k in TEMPLATES if k != "help_reply"]))
     send_at = UtcDateTime(load_only=True)
     expires_at = UtcDateTime()
