@@ -73,6 +73,13 @@ class ServiceUpdateSchema(ServiceInSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
 
 
+class PointPersonSchema(Schema):
+    name = fields.String()
+    title = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    best_hours = fields.String(allow_none=True)
+
+
 @nullable("capacity")
 class ServiceOutSchema(Schema):
     """A service card (backend/partners/search.py): what a coach needs to pick and call a partner."""
@@ -96,6 +103,9 @@ class ServiceOutSchema(Schema):
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     url = fields.String(allow_none=True)
+    address = fields.String(allow_none=True, metadata={"description": "Street, city, state and postal code"})
+    point_person = fields.Nested(PointPersonSchema, allow_none=True, metadata={
+        "description": "The person to ask for: the service's own contact, else the partner's"})
     last_verified_at = UtcDateTime(allow_none=True)
     verification_overdue = fields.Boolean()
     capacity = fields.Nested(CapacitySchema, allow_none=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from backend.common.errors import not_found
 from backend.common.pagination import page_total
 from backend.database import db, utcnow
-from backend.partners.models import CapacityReport, Organization, Service, ServiceAttribute
+from backend.partners.models import CapacityReport, Location, Organization, PartnerContact, Service, ServiceAttribute
 from backend.users.models import User
 
 CAPACITY_FRESH_FOR = timedelta(hours=24)
@@ -28,8 +28,11 @@ CARD_COLUMNS = (
     Service.id, Service.organization_id, Organization.name.label("organization_name"), Service.name,
     Service.description, Service.status, Service.minimum_age, Service.maximum_age, Service.eligibility_description,
     Service.walk_in, Service.same_day_intake, Service.hours, Service.phone, Service.email, Service.url,
-    Service.last_verified_at,
+    Service.last_verified_at, Location.address_1, Location.city, Location.state_province, Location.postal_code,
 )
+ADDRESS_KEYS = ("address_1", "city", "state_province", "postal_code")
+# Words a coach types that mean a kind of capacity rather than a name ("detox bed").
+CAPACITY_WORDS = {"bed": "bed", "beds": "bed", "slot": "slot", "slots": "slot"}
 CAPACITY_KEYS = ("available", "maximum", "unit", "note", "reported_at", "reported_by_id")
 CAPACITY_COLUMNS = tuple(getattr(LatestCapacity, key).label(f"capacity_{key}") for key in CAPACITY_KEYS)
 CARD_KEYS = tuple(column.key for column in CARD_COLUMNS)
@@ -45,6 +48,7 @@ def catalogue_select(program_id: int, *columns) -> sa.Select:
     return (sa.select(*columns).select_from(Service)
             .join(Organization, Organization.id == Service.organization_id)
             .outerjoin(LatestCapacity, LatestCapacity.id == Service.latest_capacity_id)
+            .outerjoin(Location, Location.id == Service.location_id)
             .where(Service.program_id == program_id))
 
 
@@ -68,10 +72,18 @@ def filter_services(stmt: sa.Select, now: datetime, *, service_type: list[str] |
     if has_capacity:
         stmt = stmt.where(has_fresh_capacity(now))
     if q:
-        stmt = stmt.where(sa.or_(Service.name.icontains(q, autoescape=True),
-                                 Organization.name.icontains(q, autoescape=True),
-                                 Service.description.icontains(q, autoescape=True)))
+        stmt = stmt.where(*(word_matches(word) for word in q.split()[:8]))
     return stmt
+
+
+def word_matches(word: str) -> sa.ColumnElement[bool]:
+    """One word of a search: in the service's or partner's name, the description, or a code ("detox",
+    "harm" for harm_reduction, "spanish" is not a code: "es" is); "bed" means a bed is reported free."""
+    if word.lower() in CAPACITY_WORDS:
+        return sa.and_(LatestCapacity.unit == CAPACITY_WORDS[word.lower()], LatestCapacity.available > 0)
+    coded = sa.select(ServiceAttribute.service_id).where(ServiceAttribute.value.icontains(word, autoescape=True))
+    return sa.or_(Service.name.icontains(word, autoescape=True), Organization.name.icontains(word, autoescape=True),
+                  Service.description.icontains(word, autoescape=True), Service.id.in_(coded))
 
 
 def search_services(actor: User, page: int, page_size: int, now: datetime | None = None,
@@ -110,10 +122,15 @@ def service_cards(rows, now: datetime) -> list[dict]:
     for service_id, kind, value in db.session.execute(attributes):
         codes[service_id][CODED[kind]].append(value)
     stale_before, overdue_before = now - CAPACITY_FRESH_FOR, now - VERIFY_EVERY
+    people = point_people(rows)
     cards = []
     for row in rows:
         values = row._mapping
-        card = {key: values[key] for key in CARD_KEYS}
+        card = {key: values[key] for key in CARD_KEYS if key not in ADDRESS_KEYS}
+        parts = [values["address_1"], values["city"], " ".join(p for p in (values["state_province"],
+                                                                           values["postal_code"]) if p)]
+        card["address"] = ", ".join(p for p in parts if p) or None
+        card["point_person"] = people.get(row.id)
         card.update(codes[row.id])
         verified = card["last_verified_at"]
         card["verification_overdue"] = verified is None or verified < overdue_before
@@ -122,3 +139,24 @@ def service_cards(rows, now: datetime) -> list[dict]:
             **{key: values[f"capacity_{key}"] for key in CAPACITY_KEYS}, "stale": reported < stale_before}
         cards.append(card)
     return cards
+
+
+def point_people(rows) -> dict[str, dict]:
+    """The person to call for each service: its own contact, else the partner's (one query for the page)."""
+    orgs = {row.organization_id for row in rows}
+    found = db.session.execute(
+        sa.select(PartnerContact.organization_id, PartnerContact.service_id, PartnerContact.name,
+                  PartnerContact.title, PartnerContact.phone, PartnerContact.best_hours)
+        .where(PartnerContact.organization_id.in_(orgs)).order_by(PartnerContact.name, PartnerContact.id)).all()
+    by_service = {c.service_id: c for c in found if c.service_id}
+    by_org = {}
+    for c in found:
+        if c.service_id is None:
+            by_org.setdefault(c.organization_id, c)
+    result = {}
+    for row in rows:
+        person = by_service.get(row.id) or by_org.get(row.organization_id)
+        if person is not None:
+            result[row.id] = {"name": person.name, "title": person.title, "phone": person.phone,
+                              "best_hours": person.best_hours}
+    return result

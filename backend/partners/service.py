@@ -45,9 +45,12 @@ def list_organizations(actor: User, q: str | None = None, **service_filters) -> 
     """Partners, optionally only those with a service matching every service filter (fresh capacity first)."""
     now = utcnow()
     stmt = sa.select(Organization).where(Organization.program_id == actor.program_id)
-    if q:
+    if q:  # the partner's own names, or any of its services (names, descriptions, types): "detox" finds them
+        services = search.filter_services(search.catalogue_select(actor.program_id, Service.organization_id), now,
+                                          q=q)
         stmt = stmt.where(sa.or_(Organization.name.icontains(q, autoescape=True),
-                                 Organization.alternate_name.icontains(q, autoescape=True)))
+                                 Organization.alternate_name.icontains(q, autoescape=True),
+                                 Organization.id.in_(services)))
     filters = {k: v for k, v in service_filters.items() if v is not None}
     if filters:
         matching = search.filter_services(search.catalogue_select(actor.program_id, Service.organization_id),

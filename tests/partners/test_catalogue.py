@@ -143,3 +143,27 @@ def test_a_bed_puts_a_service_first_and_a_full_report_takes_it_out(coach_api, su
     assert ids("has_capacity=true") == [zulu]
     coach_api.post(f"/api/v1/services/{zulu}/capacity", json={"available": 0})  # the newest report counts
     assert ids("has_capacity=true") == [] and ids("service_type=detox") == [alpha, zulu]
+
+
+def test_detox_bed_finds_the_detox_with_a_free_bed_and_its_card_has_what_a_call_needs(supervisor_api, coach_api):
+    org = partner(supervisor_api)
+    detox = supervisor_api.post(f"/api/v1/partners/{org}/services", json=DETOX).json["id"]
+    full = supervisor_api.post(f"/api/v1/partners/{org}/services", json={**DETOX, "name": "Southside detox"}).json
+    supervisor_api.post(f"/api/v1/partners/{org}/services", json=HOUSING)
+    supervisor_api.post(f"/api/v1/partners/{org}/contacts", json={"name": "Dana Intake", "phone": "312 555 0131",
+                                                                   "title": "Intake", "service_id": detox})
+    supervisor_api.post(f"/api/v1/partners/{org}/contacts", json={"name": "Front Desk", "phone": "312 555 0132"})
+    coach_api.post(f"/api/v1/services/{detox}/capacity", json={"available": 2, "unit": "bed"})
+    coach_api.post(f"/api/v1/services/{full['id']}/capacity", json={"available": 0, "unit": "bed"})
+
+    found = coach_api.get("/api/v1/services?q=detox bed").json
+    assert [card["id"] for card in found] == [detox]
+    card = found[0]
+    assert card["address"] == "1 Lake St, Chicago, IL 60601" and card["hours"] == "24/7"
+    assert card["point_person"] == {"name": "Dana Intake", "title": "Intake", "phone": "+13125550131",
+                                    "best_hours": None}
+    other = [c for c in coach_api.get("/api/v1/services?q=detox").json if c["id"] == full["id"]][0]
+    assert other["point_person"]["name"] == "Front Desk"  # the partner's own contact when the service has none
+    assert [c["name"] for c in coach_api.get("/api/v1/services?q=recovery housing").json] == ["Bridge House"]
+    # The partner search looks into its services too.
+    assert [p["id"] for p in coach_api.get("/api/v1/partners?q=detox").json] == [org]
