@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_user
 from werkzeug.exceptions import Forbidden, HTTPException
 
@@ -61,6 +62,8 @@ def roles(*allowed: Role):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             if not current_user.is_authenticated:
+                if request.headers.get("HX-Request"):  # a refresh in place: send the whole page to the login
+                    return "", 204, {"HX-Redirect": url_for("admin.login")}
                 return login_manager.unauthorized()
             if current_user.role not in allowed:
                 raise Forbidden()
@@ -70,6 +73,20 @@ def roles(*allowed: Role):
         return wrapper
 
     return decorator
+
+
+class PanelSessionInterface(SecureCookieSessionInterface):
+    """A refresh in place (htmx polling a card) does not extend the session: an unattended tab still times out."""
+
+    def should_set_cookie(self, app, session) -> bool:
+        if request.headers.get("HX-Request") and request.method == "GET":
+            return session.modified
+        return super().should_set_cookie(app, session)
+
+
+@blueprint.record_once
+def _panel_sessions(state) -> None:
+    state.app.session_interface = PanelSessionInterface()
 
 
 SUPERVISOR = (Role.SUPERVISOR,)

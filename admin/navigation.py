@@ -30,10 +30,12 @@ NAV: tuple[NavItem, ...] = (
     NavItem("admin.overdue", "Overdue", (S,)),
     NavItem("admin.patients", "Patients", (S,), also=("admin.patient",)),
     NavItem("admin.warm_line", "Warm line", (S, A)),
+    NavItem("admin.unknown_texts", "Unknown texts", (S, A)),
     NavItem("admin.partner_outcomes", "Partner outcomes", (S, A)),
     NavItem("admin.catalogue", "Catalogue", (S, A)),
     NavItem("admin.users", "Users", (A,), also=("admin.user",)),
     NavItem("admin.policies", "Policies", (A,)),
+    NavItem("admin.templates", "Templates", (A,)),
     NavItem("admin.audit_log", "Audit log", (A,), also=("admin.disclosures",)),
 )
 
@@ -43,7 +45,15 @@ def nav_for(role: Role) -> list[dict]:
     endpoint = request.endpoint
     return [{"endpoint": item.endpoint, "label": item.label,
              "current": endpoint == item.endpoint or endpoint in item.also}
-            for item in NAV if role in item.roles and item.endpoint in current_app.view_functions]
+            for item in NAV if role in item.roles and panel_page_exists(item.endpoint)]
+
+
+@blueprint.app_template_global()
+def panel_page_exists(endpoint: str) -> bool:
+    """Whether this page exists and the person's role opens it (macros link only to such pages)."""
+    view = current_app.view_functions.get(endpoint)
+    allowed = getattr(view, "panel_roles", None)
+    return view is not None and (allowed is None or (current_user.is_authenticated and current_user.role in allowed))
 
 
 @blueprint.app_context_processor

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from backend.auth import mfa
 from backend.common.errors import DomainError
 from backend.database import db
 from backend.programs.models import Program
@@ -167,7 +168,7 @@ def seal_audit_command():
 def mfa_policy_command(program_name, supervisors):
     """Require the panel's second factor of supervisors too (admins always have it)."""
     program = _program_for(program_name, create=False)
-    program.require_mfa_for_supervisors = supervisors
+    mfa.set_supervisor_policy(program, supervisors)
     db.session.commit()
     click.echo(f"Programme {program.name!r}: supervisors {'must' if supervisors else 'need not'} use a second factor.")
 

@@ -92,6 +92,7 @@ _CODE_FOR_STATUS = {401: 20003, 404: 20404, 405: 20004, 429: 20429, 500: 20500, 
 _SENT_STATUSES = {"sent", "delivered", "undelivered", "failed", "read"}
 _E164 = re.compile(r"(?:whatsapp:)?\+[1-9]\d{6,14}")
 _MESSAGES_PATH = re.compile(rf"/{API_VERSION}/Accounts/([^/]+)/Messages(?:/([^/]+))?\.json")
+_MEDIA_PATH = re.compile(rf"/{API_VERSION}/Accounts/([^/]+)/Messages/(MM[0-9a-f]+)/Media/(ME[0-9a-f]+)")
 _LIST_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 
 _GSM_BASIC = set(
@@ -354,6 +355,7 @@ class FakeTwilio:
         with self._lock:
             self._requests: list[RecordedRequest] = []
             self._stored: dict[str, _Stored] = {}
+            self._media: dict[str, tuple[str, bytes]] = {}
             self._behaviours: dict[str, _Behaviour] = {}
             self._webhooks: list[SentWebhook] = []
             self._errors: list[str] = []
@@ -603,6 +605,14 @@ class FakeTwilio:
         }
         return self._deliver("inbound", url, params, auth_token, post)
 
+    def add_media(self, content_type: str, data: bytes, message_sid: str | None = None) -> str:
+        """Keep a photo (or other media) as Twilio keeps an MMS's; returns its MediaUrl (Basic auth to fetch)."""
+        sid = "ME" + secrets.token_hex(16)
+        message_sid = message_sid or "MM" + secrets.token_hex(16)
+        with self._lock:
+            self._media[sid] = (content_type, data)
+        return f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{sid}"
+
     def _deliver(
         self, kind: str, url: str, params: dict[str, str], auth_token: str | None, post: Transport | None
     ) -> Any:
@@ -681,6 +691,13 @@ class FakeTwilio:
     ) -> _Answer:
         if not self._authorised(headers):
             raise _ApiError(401, 20003, headers={"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        media = _MEDIA_PATH.fullmatch(path)
+        if media is not None and method == "GET" and media[1] == self.account_sid:
+            with self._lock:
+                found = self._media.get(media[3])
+            if found is None:
+                raise _ApiError(404, 20404, f"The requested resource {path} was not found")
+            return _Answer(200, headers={"Content-Type": found[0]}, raw=found[1])
         if self.voice.rest.handles(path):
             return self.voice.rest.handle(method, path, query, multi or {name: [value] for name, value in form.items()})
         match = _MESSAGES_PATH.fullmatch(path)

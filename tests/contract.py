@@ -75,9 +75,11 @@ class Contract:
         mimetype = (headers.get("Content-Type") or "").split(";")[0].strip()
         if not body or status in (204, 304):
             return problems
-        if mimetype not in content:
+        # OpenAPI media type ranges: the exact type first, then "image/*", then "*/*".
+        declared_as = next((t for t in (mimetype, f"{mimetype.split('/')[0]}/*", "*/*") if t in content), None)
+        if not mimetype or declared_as is None:
             return [*problems, f"{where}: a {mimetype or 'body'} body where {sorted(content) or 'none'} is declared"]
-        schema = content[mimetype].get("schema")
+        schema = content[declared_as].get("schema")
         if mimetype != "application/json" or schema is None:
             return problems
         try:

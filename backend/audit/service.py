@@ -62,8 +62,12 @@ def record_refusal(action: str, resource: str, *, actor: Actor | None, outcome: 
 
 
 def list_events(actor: Actor, *, patient_id: int | None = None, user_id: int | None = None,
-                since: datetime | None = None):
-    """Audit events of the caller's programme, newest first (a select to paginate)."""
+                since: datetime | None = None, until: datetime | None = None, action: str | None = None,
+                succeeded: bool | None = None):
+    """Audit events of the caller's programme, newest first (a select to paginate).
+
+    `until` is exclusive; `succeeded` False keeps the refused and failed attempts (any outcome but success).
+    """
     stmt = db.select(AuditEvent).where(AuditEvent.program_id == actor.program_id)
     if patient_id is not None:
         stmt = stmt.where(AuditEvent.patient_id == patient_id)
@@ -71,4 +75,16 @@ def list_events(actor: Actor, *, patient_id: int | None = None, user_id: int | N
         stmt = stmt.where(AuditEvent.user_id == user_id)
     if since is not None:
         stmt = stmt.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < until)
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    if succeeded is not None:
+        stmt = stmt.where((AuditEvent.outcome == "success") if succeeded else (AuditEvent.outcome != "success"))
     return stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+
+
+def record_read(actor: Actor, *, count: int, filters: dict, export: bool = False) -> None:
+    """One row per reading of the audit log: how many events were shown (or exported) and which filters held."""
+    record("export" if export else "list", "audit_event", actor=actor, patient_id=filters.get("patient_id"),
+           details={"count": count, "filters": sorted(filters)})

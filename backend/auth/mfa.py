@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.auth import throttle
 from backend.auth.models import RecoveryCode
-from backend.common.errors import ConflictError, InvalidError
+from backend.common.errors import ConflictError, ForbiddenError, InvalidError
 from backend.database import db, utcnow
 from backend.users.models import Role, User
 from backend.users.service import get_user_in_program, require_role
@@ -82,3 +82,12 @@ def reset(actor: User, user_id: int) -> None:
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     user.panel_session_version += 1
     audit.record("reset", "mfa", actor=actor, resource_id=user.id)
+
+
+def set_supervisor_policy(program, required: bool, actor: User | None = None) -> None:
+    """Whether the programme's supervisors, like its admins, sign in to the panel with a second factor."""
+    if actor is not None and actor.role != Role.ADMIN:
+        raise ForbiddenError("forbidden", "Only an admin sets the sign-in policy.")
+    program.require_mfa_for_supervisors = required
+    audit.record("update", "mfa_policy", actor=actor, program_id=program.id, resource_id=program.id,
+                 details={"supervisors": required})

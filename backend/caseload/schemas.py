@@ -45,6 +45,24 @@ class CaseloadPatientSchema(Schema):
     last_contact_at = UtcDateTime()
     days_since_last_contact = fields.Integer(allow_none=True)
     overdue_tasks = fields.Integer()
+    # What the app's one-tap actions need; a call goes through the masked call (POST /patients/{id}/calls).
+    can_text = fields.Method("_can_text", metadata={"type": "boolean", "description": "Consented, not opted out, "
+                                                    "a working number on file"})
+    can_call = fields.Method("_can_call", metadata={"type": "boolean", "description": "A working number on file"})
+    phone_last4 = fields.Method("_last4", metadata={"type": "string", "nullable": True,
+                                                    "description": "To recognise the number, never to dial it"})
+
+    def _can_call(self, row) -> bool:
+        patient = row["patient"]
+        return bool(patient.phone) and patient.phone_flagged_at is None
+
+    def _can_text(self, row) -> bool:
+        patient = row["patient"]
+        return self._can_call(row) and patient.sms_consent and not patient.sms_opted_out
+
+    def _last4(self, row) -> str | None:
+        phone = row["patient"].phone
+        return phone[-4:] if phone else None
 
 
 class CoachLoadSchema(Schema):
@@ -125,6 +143,7 @@ class CaseloadPolicySchema(ApiSchema):
     stress_threshold = fields.Integer(validate=validate.Range(min=1, max=5))
     after_hours_calls = fields.Integer(validate=validate.Range(min=1, max=100))
     phone_minutes_per_day = fields.Integer(validate=validate.Range(min=30, max=1440))
+    escalate_overdue_after_hours = fields.Integer(validate=validate.Range(min=1, max=720))
 
 
 class CaseloadPolicyOutSchema(CaseloadPolicySchema):

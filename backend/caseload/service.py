@@ -96,6 +96,23 @@ def programme_rows(program_id: int) -> list[dict]:
              "active_patients": loads[c.id][1], **signals[c.id]} for c in coaches]
 
 
+def coach_headroom(actor: User) -> list[dict]:
+    """Every active coach: load, cap and room left, on-shift first, then the least utilised (supervisors, admins)."""
+    require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    coaches = list(db.session.scalars(
+        sa.select(User).where(User.program_id == actor.program_id, User.role == Role.COACH, User.active.is_(True))
+        .order_by(User.full_name, User.id)))
+    policy = policy_for(actor.program_id)
+    loads = loads_for([c.id for c in coaches], policy)
+    rows = []
+    for coach in coaches:
+        load, cap = loads[coach.id][0], cap_of(coach, policy)
+        rows.append({"coach_id": coach.id, "coach_name": coach.full_name, "on_shift": coach.on_shift,
+                     "load": load / 100, "cap": cap, "room": (cap * 100 - load) / 100,
+                     "utilisation": utilisation(load, cap)})
+    return sorted(rows, key=lambda row: (not row["on_shift"], row["utilisation"], row["coach_name"].lower()))
+
+
 def caseload_history(actor: User, days: int) -> list[dict]:
     """Daily snapshots per coach for the last `days` days, for charts (supervisors)."""
     require_role(actor, Role.SUPERVISOR, Role.ADMIN)

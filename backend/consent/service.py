@@ -103,3 +103,17 @@ def accounting_of_disclosures(actor: User, patient_id: int) -> sa.Select:
     return (sa.select(Disclosure).where(Disclosure.patient_id == patient.id,
                                         Disclosure.disclosed_at >= utcnow() - ACCOUNTING_PERIOD)
             .order_by(Disclosure.disclosed_at.desc(), Disclosure.id.desc()))
+
+
+def accounting_report(actor: User, patient_id: int) -> dict:
+    """The accounting of disclosures as a printable page shows it: the patient and, for each disclosure, the
+    recipient organisation's and the discloser's names (one audit row, written by accounting_of_disclosures)."""
+    stmt = accounting_of_disclosures(actor, patient_id)
+    patient = get_patient_for(actor, patient_id)
+    rows = db.session.execute(
+        stmt.add_columns(Organization.name, User.full_name)
+        .outerjoin(Organization, Organization.id == Disclosure.recipient_organization_id)
+        .outerjoin(User, User.id == Disclosure.disclosed_by_id)).all()
+    return {"patient": patient, "since": utcnow() - ACCOUNTING_PERIOD,
+            "disclosures": [{"disclosure": disclosure, "recipient": organization or disclosure.recipient_description,
+                             "disclosed_by": discloser} for disclosure, organization, discloser in rows]}

@@ -7,9 +7,10 @@ from datetime import datetime, time, timedelta
 
 from backend.database import db, utcnow
 from backend.handoffs.models import OPEN_STATUSES, Handoff
+from backend.messaging import library
 from backend.messaging import service as messaging
 from backend.messaging.models import Message, MessageDirection, MessageStatus
-from backend.messaging.templates import local_time, render
+from backend.messaging.templates import local_time
 from backend.patients.models import Patient
 
 
@@ -34,12 +35,13 @@ def reschedule(handoff: Handoff, patient: Patient) -> int:
         return 0
     when = local_time(handoff.appointment_at, patient.timezone, patient.language)
     # The partner's name is left out: the text lands on a lock screen.
-    body = render("appointment_reminder", patient.language,
-                  {**messaging.template_variables(patient), "appointment_time": when})
+    text, version = library.template_text(patient.program_id, "appointment_reminder", patient.language)
+    body = library.fill(text, {**messaging.template_variables(patient), "appointment_time": when})
     times = reminder_times(handoff.appointment_at, patient.timezone, utcnow())
     db.session.add_all([
         Message(program_id=patient.program_id, patient_id=patient.id, direction=MessageDirection.OUTBOUND,
-                body=body, template_key="appointment_reminder", plan_key=plan_key(handoff), scheduled_for=due,
+                body=body, template_key="appointment_reminder", template_version=version, plan_key=plan_key(handoff),
+                scheduled_for=due,
                 expires_at=handoff.appointment_at, status=MessageStatus.SCHEDULED)
         for due in times])
     return len(times)

@@ -16,6 +16,7 @@ from backend.idempotency.service import purge_expired as purge_idempotency_recor
 from backend.messaging.dispatch import dispatch_due
 from backend.messaging.reconcile import reconcile_unknown
 from backend.shifts.service import close_stale_shifts
+from backend.tasks.service import escalate_overdue_tasks
 from backend.voice.upkeep import delete_expired_voicemails, end_lost_calls
 from backend.wellness.service import create_weekly_check_in_tasks
 
@@ -40,6 +41,8 @@ JOBS: tuple[Job, ...] = (
     Job("caseload_snapshots", write_daily_snapshots, CronTrigger(hour=23, minute=50, timezone="UTC")),
     Job("weekly_check_in_tasks", create_weekly_check_in_tasks,
         CronTrigger(day_of_week="mon", hour=14, minute=0, timezone="UTC")),
+    # Tasks overdue past the programme's time go to the coach's supervisor, once each.
+    Job("escalate_overdue_tasks", escalate_overdue_tasks, IntervalTrigger(minutes=15)),
     # Retention: replayable responses hold patient data and are kept no longer than their key lives.
     Job("purge_idempotency_records", purge_idempotency_records, IntervalTrigger(hours=1)),
     Job("purge_ended_sessions", purge_ended_sessions, CronTrigger(hour=3, minute=30, timezone="UTC")),

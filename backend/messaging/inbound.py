@@ -22,6 +22,8 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE
 START_WORDS = {"START", "YES", "UNSTOP", "INICIAR", "COMENZAR", "ALTA"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
 REPLY_DUE = timedelta(hours=4)
+MAX_MEDIA = 10  # Twilio's own limit per MMS
+TWILIO_MEDIA_PREFIX = "https://api.twilio.com/"
 CLOSED_ANSWER_EVERY = timedelta(hours=12)
 CALLBACK_STATUSES = {s.value: s for s in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
                                           MessageStatus.FAILED)}
@@ -32,7 +34,17 @@ def _keyword(body: str) -> str:
     return words[0].strip(".!¡?¿,").upper() if len(words) == 1 else ""
 
 
-def handle_inbound(program: Program, from_number: str, to_number: str, body: str, sid: str | None) -> str | None:
+def media_of(form: dict[str, str]) -> list[dict]:
+    """An MMS's media as Twilio sent them (MediaUrl{N}, MediaContentType{N}); only Twilio's own URLs are kept."""
+    count = form.get("NumMedia", "0")
+    count = min(int(count), MAX_MEDIA) if count.isascii() and count.isdigit() else 0
+    media = [{"url": form.get(f"MediaUrl{n}", ""), "content_type": form.get(f"MediaContentType{n}", "")[:100]}
+             for n in range(count)]
+    return [m for m in media if m["url"].startswith(TWILIO_MEDIA_PREFIX) and len(m["url"]) <= 500]
+
+
+def handle_inbound(program: Program, from_number: str, to_number: str, body: str, sid: str | None,
+                   media: list[dict] | None = None) -> str | None:
     """Apply a keyword or store the reply for the coach; returns the text to answer with, if any.
 
     `program` owns the dialled number, and only its patients are looked up: the same
@@ -63,7 +75,7 @@ def handle_inbound(program: Program, from_number: str, to_number: str, body: str
     now = utcnow()
     opens = now if hours.is_open(program, now) else hours.next_opening(program, now)
     _store_reply(patient, program, from_number, to_number, body, sid,
-                 due_in=REPLY_DUE if opens is None or opens == now else opens - now)
+                 due_in=REPLY_DUE if opens is None or opens == now else opens - now, media=media)
     if opens is None or opens == now:
         return None
     return _closed_answer(patient, program, from_number, to_number, now)
@@ -93,11 +105,12 @@ def _closed_answer(patient: Patient | None, program: Program, from_number: str, 
 
 
 def _store_reply(patient: Patient | None, program: Program, from_number: str, to_number: str, body: str,
-                 sid: str | None, due_in: timedelta = timedelta(hours=4)) -> None:
+                 sid: str | None, due_in: timedelta = timedelta(hours=4), media: list[dict] | None = None) -> None:
     now = utcnow()
     message = Message(program_id=program.id, patient_id=patient.id if patient else None,
                       direction=MessageDirection.INBOUND, from_number=from_number, to_number=to_number, body=body,
-                      scheduled_for=now, sent_at=now, status=MessageStatus.RECEIVED, twilio_sid=sid)
+                      scheduled_for=now, sent_at=now, status=MessageStatus.RECEIVED, twilio_sid=sid,
+                      media=media or None)
     db.session.add(message)
     db.session.flush()
     if patient and patient.coach_id:
@@ -105,8 +118,11 @@ def _store_reply(patient: Patient | None, program: Program, from_number: str, to
     else:
         supervisor = least_busy_supervisor(program.id)
         assignee = supervisor.id if supervisor else None
-    title = "Text reply from your patient" if patient and patient.coach_id else (
-        "Text from a patient without a coach" if patient else "Text from an unknown number")
+    what = ("Photo" if any(m["content_type"].startswith("image/") for m in media or []) else "Media") \
+        if media and not body.strip() else "Text"
+    title = ("Text reply from your patient" if what == "Text" else f"{what} from your patient") \
+        if patient and patient.coach_id else (
+        f"{what} from a patient without a coach" if patient else f"{what} from an unknown number")
     open_system_task(program.id, assignee, TaskKind.CALL_BACK, title, due_in,
                      patient_id=patient.id if patient else None)
     audit.record("receive", "message", actor=None, program_id=program.id, patient_id=patient.id if patient else None,

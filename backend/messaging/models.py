@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.database import TimestampMixin, db, str_enum
+from backend.database import TimestampMixin, db, str_enum, utcnow
 
 
 class MessageDirection(enum.StrEnum):
@@ -68,6 +68,47 @@ class Message(TimestampMixin, db.Model):
     sending_started_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The version of the programme's template it was written from (0: the built-in text).
+    template_version: Mapped[int | None]
+    # An MMS's media as Twilio keeps them: [{"url": Twilio's MediaUrl, "content_type": ...}] (never downloaded).
+    media: Mapped[list | None] = mapped_column(sa.JSON)
+    # A text from a number matching no patient, looked at by a supervisor and put aside.
+    dismissed_at: Mapped[datetime | None]
+    dismissed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class MessageTemplateVersion(db.Model):
+    """One saved version of a programme's template in one language; the highest version is in use."""
+
+    __tablename__ = "message_template_versions"
+    __table_args__ = (sa.UniqueConstraint("program_id", "key", "language", "version",
+                                          name="uq_message_template_versions_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"))
+    key: Mapped[str] = mapped_column(sa.String(60))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    version: Mapped[int]
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowUpPlanVersion(db.Model):
+    """One saved version of a programme's follow-up plan (steps: [{"days", "template_key"}])."""
+
+    __tablename__ = "follow_up_plan_versions"
+    __table_args__ = (sa.UniqueConstraint("program_id", "key", "version", name="uq_follow_up_plan_versions_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"))
+    key: Mapped[str] = mapped_column(sa.String(60))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    steps: Mapped[list] = mapped_column(sa.JSON)
+    delivery_hour: Mapped[int] = mapped_column(default=10)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MessagingPolicy(TimestampMixin, db.Model):

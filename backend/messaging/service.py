@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from backend.audit import service as audit
 from backend.common.errors import ConflictError, InvalidError, field_error, not_found
 from backend.database import db, utcnow
+from backend.messaging import library
 from backend.messaging.models import PENDING, Message, MessageDirection, MessageStatus, MessagingPolicy
-from backend.messaging.plans import PLANS
-from backend.messaging.templates import NEUTRAL_SENDER, NO_COACH, TEMPLATES, in_language, render, sensitive_terms_in
+from backend.messaging.templates import NEUTRAL_SENDER, NO_COACH, TEMPLATES, in_language, sensitive_terms_in
 from backend.patients.access import get_patient_for
 from backend.patients.events import patient_changed
 from backend.patients.models import CLOSED_STATUSES, Patient, PatientEventKind
@@ -93,8 +93,10 @@ def schedule_message(actor: User, patient_id: int, data: dict) -> Message:
     patient = get_patient_for(actor, patient_id)
     check_can_text(patient)
     key = data.get("template_key")
+    version = None
     if key:
-        body = render(key, patient.language, template_variables(patient))
+        text, version = library.template_text(patient.program_id, key, patient.language)
+        body = library.fill(text, template_variables(patient))
     else:
         body = data["body"].strip()
         terms = sensitive_terms_in(body)
@@ -108,7 +110,8 @@ def schedule_message(actor: User, patient_id: int, data: dict) -> Message:
     if expires_at is not None and expires_at <= send_at:
         raise field_error("expires_at", "Must be after the time the message is sent.")
     message = Message(program_id=patient.program_id, patient_id=patient.id, direction=MessageDirection.OUTBOUND,
-                      body=body, template_key=key, scheduled_for=max(send_at, now), expires_at=expires_at,
+                      body=body, template_key=key, template_version=version, scheduled_for=max(send_at, now),
+                      expires_at=expires_at,
                       status=MessageStatus.SCHEDULED if send_at > now else MessageStatus.QUEUED,
                       created_by_id=actor.id)
     db.session.add(message)
@@ -141,20 +144,23 @@ def cancel_message(actor: User, message_id: int) -> Message:
 
 def schedule_follow_ups(actor: User, patient_id: int, plan_key: str, anchor_at: datetime) -> list[Message]:
     """Schedule a plan's texts from the anchor; a new anchor cancels the plan's pending texts first."""
-    plan = PLANS.get(plan_key)
-    if plan is None:
+    found = library.plan_for(actor.program_id, plan_key)
+    if found is None:
         raise field_error("plan_key", "Unknown follow-up plan.")
+    plan = found[0]
     patient = get_patient_for(actor, patient_id, for_update=True)
     check_can_text(patient)
     cancel_pending(patient.id, "rescheduled", plan_key=plan_key)
     expiry = timedelta(hours=messaging_policy(patient.program_id).follow_up_expiry_hours)
     variables = template_variables(patient)
     now = utcnow()
+    texts = {key: library.template_text(patient.program_id, key, patient.language)
+             for key in {step.template_key for step in plan.steps}}
     messages = [
         Message(program_id=patient.program_id, patient_id=patient.id, direction=MessageDirection.OUTBOUND,
-                body=render(step.template_key, patient.language, variables), template_key=step.template_key,
-                plan_key=plan.key, plan_anchor_at=anchor_at, scheduled_for=due, expires_at=due + expiry,
-                status=MessageStatus.SCHEDULED, created_by_id=actor.id)
+                body=library.fill(texts[step.template_key][0], variables), template_key=step.template_key,
+                template_version=texts[step.template_key][1], plan_key=plan.key, plan_anchor_at=anchor_at,
+                scheduled_for=due, expires_at=due + expiry, status=MessageStatus.SCHEDULED, created_by_id=actor.id)
         for step, due in plan.schedule(anchor_at, patient.timezone) if due + expiry > now
     ]
     db.session.add_all(messages)

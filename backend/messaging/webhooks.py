@@ -31,7 +31,7 @@ def inbound_sms():
     """A patient's text: keywords act at once; anything else reaches their coach."""
     form = webhook_form()
     return inbound.handle_inbound(dialled_program(), form.get("From", ""), form.get("To", ""), form.get("Body", ""),
-                                  form.get("MessageSid") or form.get("SmsSid"))
+                                  form.get("MessageSid") or form.get("SmsSid"), media=inbound.media_of(form))
 
 
 @blueprint.post("/sms/status")

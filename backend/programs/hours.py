@@ -72,17 +72,22 @@ def is_open(program: Program, now: datetime | None = None) -> bool:
 
 
 def next_opening(program: Program, now: datetime | None = None) -> datetime | None:
-    """When the line next opens (now if it is open); None if it has no hours at all."""
+    """When the line next opens (now if it is open); None with no hours, or while closed until further notice."""
     now = now or utcnow()
     if is_open(program, now):
         return now
     line = line_for(program.id)
+    if line.override == "closed" and line.override_until is None:
+        return None  # closed until a supervisor opens it again
     local = now.astimezone(ZoneInfo(program.timezone))
-    starts = sorted(opens for offset in range(8) for opens, _ in _windows(line, local + timedelta(days=offset))
-                    if opens > local)
-    if line.override == "closed" and line.override_until is not None:
-        starts = [s for s in starts if s >= line.override_until] or starts
-    return starts[0].astimezone(now.tzinfo) if starts else None
+    windows = sorted(window for offset in range(-1, 8) for window in _windows(line, local + timedelta(days=offset)))
+    closed_until = (line.override_until.astimezone(local.tzinfo)
+                    if line.override == "closed" and line.override_until and line.override_until > now else None)
+    for opens, closes in windows:
+        start = max(opens, closed_until) if closed_until else opens
+        if start > local and start < closes:  # a "closed until" that ends inside a window reopens the line then
+            return start.astimezone(now.tzinfo)
+    return None
 
 
 def spoken_hours(line: WarmLine, language: str) -> str:

@@ -59,6 +59,8 @@ class CaseloadPolicy(TimestampMixin, db.Model):
     # Warm-line load: calls taken or placed outside the coach's shifts in 7 days, and phone minutes on one day.
     after_hours_calls: Mapped[int] = mapped_column(default=3, server_default="3")
     phone_minutes_per_day: Mapped[int] = mapped_column(default=240, server_default="240")
+    # An open task this many hours past due escalates (once) to the coach's supervisor.
+    escalate_overdue_after_hours: Mapped[int] = mapped_column(default=24, server_default="24")
 
 
 class WarmLine(TimestampMixin, db.Model):

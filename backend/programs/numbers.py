@@ -41,3 +41,9 @@ def add_number(program: Program, number: str, *, sms: bool = True, voice: bool =
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def numbers_of(program_id: int) -> list[ProgramNumber]:
+    """The numbers a programme owns, in the order they were added."""
+    return list(db.session.scalars(sa.select(ProgramNumber).where(ProgramNumber.program_id == program_id)
+                                   .order_by(ProgramNumber.id)))

@@ -1,4 +1,4 @@
-"""Task endpoints: my tasks, tasks about a patient, task updates."""
+"""Task endpoints: my tasks, tasks about a patient, task updates, giving a task to another coach."""
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
@@ -7,7 +7,7 @@ from backend.api.actions import api_action
 from backend.common.pagination import filters, paginate
 from backend.common.schemas import ApiBlueprint
 from backend.tasks import service
-from backend.tasks.schemas import MyTasksQuerySchema, TaskSchema, TaskUpdateSchema
+from backend.tasks.schemas import MyTasksQuerySchema, TaskAssignmentSchema, TaskSchema, TaskUpdateSchema
 
 blp = ApiBlueprint("tasks", __name__, url_prefix="/api/v1", description="Tasks")
 
@@ -41,3 +41,13 @@ class TaskItem(MethodView):
     def patch(self, changes, task_id):
         """Complete (`status: done`), cancel, reopen or reschedule a task."""
         return service.update_task(current_user, task_id, changes)
+
+
+@blp.route("/tasks/<int:task_id>/assignment")
+class TaskAssignment(MethodView):
+    @api_action("reassign", "task")
+    @blp.arguments(TaskAssignmentSchema)
+    @blp.response(200, TaskSchema)
+    def post(self, data, task_id):
+        """Give an open task to another active coach of the programme (supervisors)."""
+        return service.reassign_task(current_user, task_id, data["assignee_id"])

@@ -32,6 +32,8 @@ class Task(TimestampMixin, db.Model):
     __table_args__ = (
         sa.Index("ix_tasks_assignee_id_status_due_at", "assignee_id", "status", "due_at"),
         sa.Index("ix_tasks_patient_id_created_at", "patient_id", "created_at"),
+        # Overdue tasks of a programme (the supervisors' page, the escalation job).
+        sa.Index("ix_tasks_program_id_status_due_at", "program_id", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +48,9 @@ class Task(TimestampMixin, db.Model):
     status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus, "task_status"), default=TaskStatus.OPEN)
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Set once, when the task went too long past due: the review task its assignee's supervisor was given.
+    escalated_at: Mapped[datetime | None]
+    escalation_task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tasks.id"))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

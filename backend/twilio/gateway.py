@@ -168,19 +168,25 @@ class TwilioGateway:
             raise GatewayError(exc.status, exc.code, exc.msg) from exc
 
     def recording_audio(self, sid: str) -> tuple[bytes, str]:
-        """A voicemail's audio, fetched with the account's credentials (never a public URL).
+        """A voicemail's audio, fetched with the account's credentials (never a public URL)."""
+        return self.fetch_media(f"{TWILIO_API}/2010-04-01/Accounts/{self.client.account_sid}/Recordings/{sid}.mp3")
 
-        Straight through the HTTP session: the SDK's response decodes bodies as text, which audio is not.
+    def fetch_media(self, url: str) -> tuple[bytes, str]:
+        """Media Twilio keeps (an MMS photo, a recording), fetched with the account's credentials.
+
+        Straight through the HTTP session: the SDK's response decodes bodies as text, which media are not.
         """
-        url = f"{self.http_client.base_url}/2010-04-01/Accounts/{self.client.account_sid}/Recordings/{sid}.mp3"
+        if not url.startswith(TWILIO_API + "/"):
+            raise GatewayError(400, None, "not a Twilio media URL")
         session = self.http_client.session or requests.Session()
         try:
-            response = session.get(url, auth=(self.client.username, self.client.password), timeout=10)
+            response = session.get(self.http_client.base_url + url[len(TWILIO_API):], timeout=10,
+                                   auth=(self.client.username, self.client.password))
         except requests.RequestException as exc:
             raise GatewayError(None, None, type(exc).__name__) from exc
         if response.status_code != 200:
-            raise GatewayError(response.status_code, None, "recording unavailable")
-        return response.content, response.headers.get("Content-Type", "audio/mpeg").split(";")[0]
+            raise GatewayError(response.status_code, None, "media unavailable")
+        return response.content, response.headers.get("Content-Type", "application/octet-stream").split(";")[0]
 
     def delete_recording(self, sid: str) -> None:
         """Delete a voicemail at Twilio (retention); one already gone counts as deleted."""
@@ -220,6 +226,9 @@ class ConsoleGateway:
 
     def recording_audio(self, sid: str) -> tuple[bytes, str]:
         raise GatewayError(404, 20404, "no recordings without a Twilio account")
+
+    def fetch_media(self, url: str) -> tuple[bytes, str]:
+        raise GatewayError(404, 20404, "no media without a Twilio account")
 
     def delete_recording(self, sid: str) -> None:
         log.info("console recording sid=%s deleted", sid)

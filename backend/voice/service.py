@@ -3,7 +3,7 @@ audited), masked outbound calls, bringing a partner or the crisis line into a ca
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -29,7 +29,16 @@ from backend.users.models import Role, User
 from backend.users.service import require_role
 from backend.voice import commands, lines
 from backend.voice.choice import on_shift_coaches, start_of_today
-from backend.voice.models import OPEN_CALL_STATUSES, Call, CallDirection, CallLeg, CallOutcome, CallStatus, LegKind
+from backend.voice.models import (
+    OPEN_CALL_STATUSES,
+    Call,
+    CallDirection,
+    CallLeg,
+    CallOutcome,
+    CallStatus,
+    LegKind,
+    LegOutcome,
+)
 from backend.voice.paths import leg_path
 
 CONFIRM_CALLER = "Confirm who is calling before you talk about their care: a relative may be on this phone."
@@ -367,6 +376,19 @@ def live(actor: User) -> dict:
                                else "on_call" if states[c.id].busy_call_id else "free"),
                      "call_id": states[c.id].busy_call_id} for c in coaches],
     }
+
+
+def coach_call_counts(actor: User, coach_id: int, days: int = 30) -> dict:
+    """Warm-line rings a coach answered and missed over the last `days` (counts only; supervisors)."""
+    require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    since = utcnow() - timedelta(days=days)
+    rows = dict(db.session.execute(
+        sa.select(CallLeg.outcome, sa.func.count()).join(Call, Call.id == CallLeg.call_id)
+        .where(Call.program_id == actor.program_id, CallLeg.user_id == coach_id, CallLeg.kind == LegKind.COACH,
+               Call.direction == CallDirection.INBOUND, CallLeg.rung_at >= since)
+        .group_by(CallLeg.outcome)).all())
+    missed = sum(n for outcome, n in rows.items() if outcome not in (LegOutcome.ACCEPTED, LegOutcome.CANCELLED, None))
+    return {"days": days, "answered": rows.get(LegOutcome.ACCEPTED, 0), "missed": missed}
 
 
 def calls_now(actor: User) -> dict:

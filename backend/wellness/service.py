@@ -41,13 +41,26 @@ def my_check_ins(actor: User) -> sa.Select:
             .order_by(WellnessCheckIn.created_at.desc(), WellnessCheckIn.id.desc()))
 
 
+def reads_check_ins(actor: User, coach: User) -> bool:
+    """A check-in is for the coach and their own supervisor only."""
+    return coach.supervisor_id == actor.id
+
+
 def coach_check_ins(actor: User, coach_id: int) -> sa.Select:
     """A coach's check-ins, for their own supervisor only (404 for anyone else)."""
     coach = get_user_in_program(actor, coach_id)
-    if coach.supervisor_id != actor.id:
+    if not reads_check_ins(actor, coach):
         raise not_found("coach")
     audit.record("list", "wellness_check_in", actor=actor, resource_id=coach.id)
     return my_check_ins(coach)
+
+
+def recent_check_ins(actor: User, coach_id: int, limit: int = 26) -> list[WellnessCheckIn] | None:
+    """The coach's latest check-ins, oldest first, for their own supervisor; None for anyone else (nothing read)."""
+    coach = get_user_in_program(actor, coach_id)
+    if not reads_check_ins(actor, coach):
+        return None
+    return list(reversed(db.session.scalars(coach_check_ins(actor, coach_id).limit(limit)).all()))
 
 
 def _coach_for_supervision(actor: User, coach_id: int) -> User:

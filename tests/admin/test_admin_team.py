@@ -23,3 +23,14 @@ def test_a_page_for_another_role_is_the_panels_403_and_not_in_the_menu(panel_log
     missing = client.get("/admin/no-such-page")
     assert missing.status_code == 404 and "Not found" in missing.get_data(as_text=True)
     assert client.get("/api/v1/no-such-thing").is_json  # the API keeps its JSON errors
+
+
+def test_a_refresh_in_place_keeps_no_tab_alive_and_sends_an_ended_session_to_the_login(panel_login, client,
+                                                                                         supervisor):
+    panel_login(supervisor.email, PASSWORD)
+    polled = client.get("/admin/today/cards", headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and "Set-Cookie" not in polled.headers  # the idle timeout is not extended
+    assert "Set-Cookie" in client.get("/admin/").headers  # a page a person opens does extend it
+    client.delete_cookie("session")
+    ended = client.get("/admin/today/cards", headers={"HX-Request": "true"})
+    assert ended.status_code == 204 and ended.headers["HX-Redirect"] == "/admin/login"

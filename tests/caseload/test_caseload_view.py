@@ -66,3 +66,18 @@ def test_admin_tunes_the_programme_policy(admin_api, supervisor_api, coach_api):
     assert bad.status_code == 422 and set(bad.json["errors"]) == {"default_cap", "weight_low"}
     assert supervisor_api.patch("/api/v1/program/caseload-policy", json={"default_cap": 30}).status_code == 403
     assert admin_api.get("/api/v1/program/caseload-policy").json["default_cap"] == 18
+
+
+def test_caseload_rows_say_what_the_one_tap_actions_can_do(coach_api, factory, coach):
+    from datetime import UTC, datetime
+
+    factory.patient(coach, first_name="Text", phone="+17735550161", sms_consent=True)
+    factory.patient(coach, first_name="Stopped", phone="+17735550162", sms_consent=True, sms_opted_out=True)
+    factory.patient(coach, first_name="Flagged", phone="+17735550163",
+                    phone_flagged_at=datetime(2026, 1, 1, tzinfo=UTC))
+    factory.patient(coach, first_name="Nophone", phone=None)
+    rows = {p["first_name"]: p for p in coach_api.get("/api/v1/me/caseload").json["patients"]}
+    assert (rows["Text"]["can_text"], rows["Text"]["can_call"], rows["Text"]["phone_last4"]) == (True, True, "0161")
+    assert (rows["Stopped"]["can_text"], rows["Stopped"]["can_call"]) == (False, True)
+    assert (rows["Flagged"]["can_text"], rows["Flagged"]["can_call"]) == (False, False)
+    assert (rows["Nophone"]["can_call"], rows["Nophone"]["phone_last4"]) == (False, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from backend.database import utcnow
 
@@ -45,3 +45,30 @@ def test_bad_task_updates_are_refused(coach_api, factory, coach):
     assert response.status_code == 422
     assert set(response.json["errors"]) == {"status", "assignee_id"}
     assert coach_api.patch("/api/v1/tasks/999999", json={"status": "done"}).status_code == 404
+
+
+def test_my_tasks_today_overdue_and_upcoming_in_the_programmes_time_zone(login, factory, coach):
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 6, 16, 17, 0, tzinfo=UTC), tick=True):  # 12:00 in Chicago
+        api = login(coach)
+        patient = factory.patient(coach)
+        now = datetime.now(UTC)
+        factory.task(coach, patient, title="late", due_at=now - timedelta(hours=2))
+        factory.task(coach, patient, title="tonight", due_at=now + timedelta(hours=8))  # 20:00 in Chicago
+        factory.task(coach, patient, title="after midnight", due_at=now + timedelta(hours=14))  # 02:00 tomorrow
+
+        def titles(due):
+            return [t["title"] for t in api.get(f"/api/v1/me/tasks?due={due}").json]
+
+        assert titles("today") == ["late", "tonight"]
+        assert titles("overdue") == ["late"]
+        assert titles("upcoming") == ["after midnight"]
+        assert api.get("/api/v1/me/tasks?due=someday").status_code == 422
+
+
+def test_task_lists_carry_the_patients_short_name(coach_api, factory, coach):
+    patient = factory.patient(coach, first_name="Lucía", preferred_name="Lucy", last_name="García")
+    factory.task(coach, patient, title="Call back")
+    [task] = coach_api.get("/api/v1/me/tasks").json
+    assert task["patient_name"] == "Lucy G."

@@ -83,3 +83,13 @@ def test_calls_that_lost_their_last_webhook_are_ended_and_free_their_coach(app, 
     assert call.status == "completed" and call.outcome == "abandoned" and call.callback_task_id is not None
     with app.app_context():
         assert db.session.scalar(sa.select(LineState.busy_call_id).where(LineState.user_id == coaches[0].id)) is None
+
+
+def test_closed_until_a_time_inside_the_hours_reopens_the_line_then(app, program):
+    until = datetime(2026, 6, 16, 23, 30, tzinfo=UTC)  # 18:30 in Chicago, inside the default 08:00-22:00
+    set_line(app, program.id, override="closed", override_until=until)
+    with app.app_context():
+        row = db.session.get(Program, program.id)
+        assert not is_open(row, datetime(2026, 6, 16, 20, 0, tzinfo=UTC))
+        assert next_opening(row, datetime(2026, 6, 16, 20, 0, tzinfo=UTC)) == until
+        assert is_open(row, until + timedelta(minutes=1))
