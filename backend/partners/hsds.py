@@ -24,7 +24,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from marshmallow import ValidationError
 
 from backend.common.errors import UnavailableError
@@ -41,6 +41,12 @@ DEFAULT_SCHEMA_DIR = Path(__file__).resolve().parent / "hsds_schemas"
 # Fixed for good: every generated id (taxonomy terms, nested objects, per-programme ids) derives from it.
 NAMESPACE = uuid.UUID("3b0c4d52-7a4e-5f0e-9b61-1c2d8e4f6a90")
 MAX_MESSAGE = 300
+# The formats the official schemas use: jsonschema checks uri and date-time only with its optional packages.
+CHECKED_FORMATS = ("uuid", "email", "uri", "date-time")
+# HSDS names have no maximum and may be empty; the catalogue's names are what its API promises (1 to 200
+# characters). The catalogue shows a longer one cut and an empty one as "Unnamed ..."; the export gives the HSDS
+# name back whole (kept in hsds_extra while the catalogue shows it otherwise).
+NAME_SHOWN = 200
 
 ACCESS = {"walk_in": "Walk-in accepted", "same_day_intake": "Same-day intake"}
 CONTACT_FACTS = {"best_hours": "Best hours to call"}
@@ -66,15 +72,112 @@ def _validator(directory: str, name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
+def missing_formats(checker: FormatChecker | None = None) -> list[str]:
+    """The formats the HSDS schemas use that jsonschema cannot check here (its optional packages are missing)."""
+    checker = checker or Draft202012Validator.FORMAT_CHECKER
+    return [name for name in CHECKED_FORMATS if name not in checker.checkers]
+
+
 def validator(name: str) -> Draft202012Validator:
     """The validator of one compiled HSDS schema (organization, service, service_list), loaded once per process."""
     directory = str(current_app.config.get("HSDS_SCHEMA_DIR") or DEFAULT_SCHEMA_DIR)
     try:
-        return _validator(directory, name)
+        found = _validator(directory, name)
     except FileNotFoundError as exc:
         log.error("HSDS schema %s.json not found in %s (set HSDS_SCHEMA_DIR)", name, directory)
         raise UnavailableError("unavailable",
                                "HSDS import is not available: the HSDS schemas are not installed.") from exc
+    # Without its optional packages jsonschema passes every `uri` and `date-time` unchecked: refuse rather than
+    # import values the export would then fail the official schema with.
+    missing = missing_formats(found.format_checker)
+    if missing:
+        log.error("jsonschema cannot check the formats %s (install requirements.txt: jsonschema[format-nongpl])",
+                  ", ".join(missing))
+        raise UnavailableError("unavailable", "HSDS import is not available: the format checks are not installed.")
+    return found
+
+
+# --- HSDS types: an import takes organizations and services; any other HSDS object is named and refused -------------
+
+# Where the compiled organization and service schemas define each other HSDS type in full (every property and the
+# required ones are the same as in the specification's own definitions).
+OTHER_TYPES = {
+    "location": ("organization", ["locations"]),
+    "service_at_location": ("service", ["service_at_locations"]),
+    "taxonomy_term": ("service", ["attributes", "taxonomy_term"]),
+    "taxonomy": ("service", ["attributes", "taxonomy_term", "taxonomy_detail"]),
+    "contact": ("organization", ["contacts"]),
+    "phone": ("organization", ["phones"]),
+    "program": ("organization", ["programs"]),
+    "attribute": ("service", ["attributes"]),
+    "schedule": ("service", ["schedules"]),
+    "address": ("organization", ["locations", "addresses"]),
+    "accessibility": ("organization", ["locations", "accessibility"]),
+    "language": ("service", ["languages"]),
+    "funding": ("organization", ["funding"]),
+    "cost_option": ("service", ["cost_options"]),
+    "service_area": ("service", ["service_areas"]),
+    "required_document": ("service", ["required_documents"]),
+    "organization_identifier": ("organization", ["organization_identifiers"]),
+    "metadata": ("organization", ["metadata"]),
+}
+IMPORTED_TYPES = ("organization", "service")
+API_INFO_KEYS = {"version", "profile", "openapi_url", "description", "publisher"}
+# Documents that are HSDS but no object of a type: what people call them.
+DOCUMENTS = {"api_information": "HSDS API information (the answer of an HSDS API's /)",
+             "tabular": "an HSDS tabular data package (CSV tables as JSON)"}
+
+
+def described(found: str) -> str:
+    """An HSDS type or document in words: "an HSDS taxonomy_term"."""
+    return DOCUMENTS.get(found, f"an HSDS {found}")
+
+
+def _definition(schema: dict, keys: list[str]) -> dict:
+    for key in keys:
+        schema = schema["properties"][key]
+        schema = schema.get("items", schema)
+    return schema
+
+
+def type_shapes() -> dict[str, tuple[frozenset, frozenset]]:
+    """Each HSDS type's (properties, required properties), read from the shipped compiled schemas."""
+    for name in IMPORTED_TYPES:
+        validator(name)  # refused here when the schemas or the format checks are unavailable
+    return _type_shapes(str(current_app.config.get("HSDS_SCHEMA_DIR") or DEFAULT_SCHEMA_DIR))
+
+
+@functools.cache
+def _type_shapes(directory: str) -> dict[str, tuple[frozenset, frozenset]]:
+    roots = {name: _validator(directory, name).schema for name in IMPORTED_TYPES}
+    shapes = {name: (frozenset(schema["properties"]), frozenset(schema.get("required", ())))
+              for name, schema in roots.items()}
+    for name, (root, keys) in OTHER_TYPES.items():
+        found = _definition(roots[root], keys)
+        shapes[name] = (frozenset(found["properties"]), frozenset(found.get("required", ())))
+    return shapes
+
+
+def hsds_type(record) -> str | None:
+    """The HSDS type a JSON object is (organization, service, taxonomy_term, location, ...), or None if no HSDS type.
+
+    The type whose properties cover the most of the object's keys; on a tie organization and service first (a
+    bare {id, name, description} is an organization however many other types it would fit), then the fewest
+    required properties missing. An HSDS API's `/` answer ("api_information") and a tabular data package
+    ("tabular") are named too.
+    """
+    if not isinstance(record, dict) or not record:
+        return None
+    keys = set(record)
+    if all(isinstance(key, str) and key.endswith(".csv") for key in keys):
+        return "tabular"
+    if "version" in keys and keys <= API_INFO_KEYS and keys & {"profile", "openapi_url"}:
+        return "api_information"
+    shapes = type_shapes()
+    order = list(shapes)
+    best = min(order, key=lambda name: (len(keys - shapes[name][0]), name not in IMPORTED_TYPES,
+                                        len(shapes[name][1] - keys), order.index(name)))
+    return best if keys & shapes[best][0] else None
 
 
 def json_path(parts) -> str:
@@ -181,6 +284,13 @@ def fits(value, limit: int | None) -> bool:
     return isinstance(value, str) and (limit is None or len(value) <= limit)
 
 
+def shown_name(name: str, kind: str) -> str:
+    """The name the catalogue shows for an organization's or service's HSDS name (1 to NAME_SHOWN characters)."""
+    if not name.strip():
+        return f"Unnamed {kind}"
+    return name if len(name) <= NAME_SHOWN else name[:NAME_SHOWN - 1] + "…"
+
+
 def whole_age(value) -> int | None:
     """An HSDS age (a JSON number) as the product's 0-120 integer, or None when it cannot be one."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
@@ -267,8 +377,14 @@ def term_id(taxonomy: str, code: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"taxonomy/{taxonomy}/{code}"))
 
 
+def taxonomy_id(taxonomy: str) -> str:
+    """The stable id of one of the product's taxonomies."""
+    return str(uuid.uuid5(NAMESPACE, f"taxonomy/{taxonomy}"))
+
+
 TERMS_BY_ID = {term_id(taxonomy, code): (kind, code)
                for kind, (taxonomy, _, codes) in TAXONOMIES.items() for code in codes}
+TAXONOMIES_BY_ID = {taxonomy_id(taxonomy): kind for kind, (taxonomy, _, _) in TAXONOMIES.items()}
 KIND_BY_TAXONOMY = {taxonomy: kind for kind, (taxonomy, _, _) in TAXONOMIES.items()}
 
 

@@ -8,7 +8,6 @@ the product does not model are exported as imported.
 from __future__ import annotations
 
 import functools
-import math
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -18,11 +17,9 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, selectinload
 
-from backend.common.errors import not_found
-from backend.common.pagination import page_total
 from backend.database import db
 from backend.partners import hsds
-from backend.partners.models import CapacityReport, Organization, Service
+from backend.partners.models import CapacityReport, Location, Organization, PartnerContact, Service
 from backend.partners.vocabulary import CAPACITY_UNITS
 from backend.users.models import User
 
@@ -71,7 +68,7 @@ def phones(owner_id: str, owner_key: str, number: str | None) -> hsds.Product:
 def taxonomy_term(kind: str, code: str) -> dict:
     """The HSDS taxonomy term of one of the product's codes (one shared dict per code: never mutate it)."""
     taxonomy, description, labels = hsds.TAXONOMIES[kind]
-    taxonomy_id = str(uuid.uuid5(hsds.NAMESPACE, f"taxonomy/{taxonomy}"))
+    taxonomy_id = hsds.taxonomy_id(taxonomy)
     return {"id": hsds.term_id(taxonomy, code), "code": code, "name": labels[code], "description": labels[code],
             "taxonomy": taxonomy, "taxonomy_id": taxonomy_id,
             "taxonomy_detail": {"id": taxonomy_id, "name": taxonomy, "description": description}}
@@ -182,18 +179,30 @@ def by_name(rows) -> list:
     return sorted(rows, key=lambda row: (row.name or "", row.id))
 
 
-def organization_lists(org: Organization, contacts, locations) -> dict:
-    """Per nested list of an organization: its key function and the product's items."""
+def passing(keys, elsewhere: frozenset):
+    """`keys`, but an item another organization keeps as a row is passed through as imported (not modelled here)."""
+    if not elsewhere:
+        return keys
+    return lambda items: [None if key in elsewhere else key for key in keys(items)]
+
+
+def organization_lists(org: Organization, contacts, locations, elsewhere: frozenset = frozenset()) -> dict:
+    """Per nested list of an organization: its key function and the product's items.
+
+    `elsewhere`: ids of point people and locations its imported lists share with another organization.
+    """
     verified = {"verified": functools.partial(verified_item, org)} if org.last_verified_at else {}
     return {
         "phones": (hsds.phone_keys, phones(org.id, "organization_id", org.phone)),
-        "contacts": (hsds.contact_keys, {c.id: functools.partial(contact_item, c) for c in contacts}),
-        "locations": (hsds.location_keys, {loc.id: functools.partial(location_item, loc) for loc in locations}),
+        "contacts": (passing(hsds.contact_keys, elsewhere),
+                     {c.id: functools.partial(contact_item, c) for c in contacts}),
+        "locations": (passing(hsds.location_keys, elsewhere),
+                      {loc.id: functools.partial(location_item, loc) for loc in locations}),
         "metadata": (hsds.metadata_keys, verified),
     }
 
 
-def service_lists(service: Service, org_contacts, location_ids: set[str]) -> dict:
+def service_lists(service: Service, org_contacts, location_ids: set[str], elsewhere: frozenset = frozenset()) -> dict:
     """Per nested list of a service: its key function and the product's items (given all the org's contacts)."""
     coded = sorted((a.kind, a.value) for a in service.attributes)
     attributes = {(kind, code): functools.partial(attribute_item, service.id, "service", kind, code, None)
@@ -204,7 +213,7 @@ def service_lists(service: Service, org_contacts, location_ids: set[str]) -> dic
                                                              flag, None)
     hours = {"hours": functools.partial(schedule_item, service.id, service.hours)} if service.hours else {}
     own = [c for c in org_contacts if c.service_id == service.id]
-    elsewhere = {c.id for c in org_contacts if c.service_id not in (None, service.id)}
+    elsewhere = elsewhere | {c.id for c in org_contacts if c.service_id not in (None, service.id)}
     located = ({"primary": functools.partial(service_at_location_item, service)}
                if service.location_id else {})
     return {
@@ -234,25 +243,33 @@ def _compose(extra: dict, fields: dict, lists: dict) -> dict:
     return record
 
 
-def organization_object(org: Organization, contacts, locations, services: list[dict] | None = None) -> dict:
+def hsds_name(row: Organization | Service, kind: str) -> str:
+    """The HSDS name: the one an import brought while the catalogue shows it otherwise (cut, unnamed), else the
+    catalogue's (staff renaming it drop the imported one)."""
+    imported = (row.hsds_extra or {}).get("name")
+    return imported if isinstance(imported, str) and hsds.shown_name(imported, kind) == row.name else row.name
+
+
+def organization_object(org: Organization, contacts, locations, services: list[dict] | None = None,
+                        elsewhere: frozenset = frozenset()) -> dict:
     """One HSDS organization (its services nested when given)."""
-    fields = {"id": org.id, "name": org.name, "alternate_name": org.alternate_name,
+    fields = {"id": org.id, "name": hsds_name(org, "organization"), "alternate_name": org.alternate_name,
               "description": org.description or "", "email": org.email, "website": org.website}
-    record = _compose(org.hsds_extra, fields, organization_lists(org, contacts, locations))
+    record = _compose(org.hsds_extra, fields, organization_lists(org, contacts, locations, elsewhere))
     put(record, "services", services)
     return record
 
 
 def service_object(service: Service, org_contacts, location_ids: set[str], capacity: CapacityReport | None = None,
-                   organization: dict | None = None) -> dict:
+                   organization: dict | None = None, elsewhere: frozenset = frozenset()) -> dict:
     """One HSDS service (service_full shape when `organization` is given)."""
     verified = service.last_verified_at
-    fields = {"id": service.id, "organization_id": service.organization_id, "name": service.name,
+    fields = {"id": service.id, "organization_id": service.organization_id, "name": hsds_name(service, "service"),
               "description": service.description, "url": service.url, "email": service.email,
               "status": service.status, "minimum_age": service.minimum_age, "maximum_age": service.maximum_age,
               "eligibility_description": service.eligibility_description,
               "assured_date": verified.date().isoformat() if verified else None}
-    record = _compose(service.hsds_extra, fields, service_lists(service, org_contacts, location_ids))
+    record = _compose(service.hsds_extra, fields, service_lists(service, org_contacts, location_ids, elsewhere))
     if capacity is not None:
         record["capacities"] = [capacity_item(capacity)]
     put(record, "organization", organization)
@@ -271,15 +288,41 @@ def latest_capacity(session: Session, services) -> dict[str, CapacityReport]:
     return {report.service_id: report for report in reports}
 
 
-def _organization_parts(org: Organization, capacity: dict) -> tuple[dict, list[dict]]:
+def _listed_ids(extra: dict | None, keys: tuple[str, ...]) -> set[str]:
+    return {item["id"] for key in keys for item in (extra or {}).get(key) or []
+            if isinstance(item, dict) and isinstance(item.get("id"), str)}
+
+
+def elsewhere_rows(session: Session, orgs: list[tuple[Organization, list[Service]]]) -> dict[str, frozenset]:
+    """Per organization id: the point people and locations its imported lists (and its services') name that are
+    another organization's rows (HSDS lists them under both; the catalogue keeps one). One query, only if any."""
+    listed = {}
+    for org, services in orgs:
+        own = {c.id for c in org.contacts} | {loc.id for loc in org.locations}
+        ids = _listed_ids(org.hsds_extra, ("contacts", "locations"))
+        for service in services:
+            ids |= _listed_ids(service.hsds_extra, ("contacts",))
+        if ids - own:
+            listed[org.id] = ids - own
+    if not listed:
+        return {}
+    wanted = set().union(*listed.values())
+    found = set(session.scalars(sa.union(sa.select(Location.id).where(Location.id.in_(wanted)),
+                                         sa.select(PartnerContact.id).where(PartnerContact.id.in_(wanted)))))
+    return {org_id: frozenset(ids & found) for org_id, ids in listed.items() if ids & found}
+
+
+def organization_parts(org: Organization, capacity: dict, elsewhere: frozenset = frozenset(),
+                       services: list[Service] | None = None) -> tuple[dict, list[dict]]:
+    """An organization with its services nested (all of them, or `services`), and those services on their own."""
     contacts, locations = by_name(org.contacts), by_name(org.locations)
     location_ids = {loc.id for loc in locations}
-    services = [service_object(s, contacts, location_ids, capacity.get(s.id))
-                for s in by_name(org.services)]
-    return organization_object(org, contacts, locations, services), services
+    services = [service_object(s, contacts, location_ids, capacity.get(s.id), elsewhere=elsewhere)
+                for s in by_name(org.services if services is None else services)]
+    return organization_object(org, contacts, locations, services, elsewhere), services
 
 
-def _in_batches(session: Session, stmt: sa.Select, order: tuple, size: int):
+def in_batches(session: Session, stmt: sa.Select, order: tuple, size: int):
     """The rows of `stmt` a batch at a time, in `order` (keyset paging: each batch is one indexed range)."""
     last = None
     while True:
@@ -310,11 +353,12 @@ def export_catalogue(actor: User) -> Iterator[str]:
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield '{"organizations":['
         org_separator = service_separator = ""
-        for batch in _in_batches(session, organizations, (Organization.name, Organization.id), EXPORT_BATCH):
+        for batch in in_batches(session, organizations, (Organization.name, Organization.id), EXPORT_BATCH):
             capacity = latest_capacity(session, [s for org in batch for s in org.services])
+            elsewhere = elsewhere_rows(session, [(org, org.services) for org in batch])
             written = []
             for org in batch:
-                record, services = _organization_parts(org, capacity)
+                record, services = organization_parts(org, capacity, elsewhere.get(org.id, frozenset()))
                 written.append(org_separator + encode(record))
                 org_separator = ","
                 # The full organization is in "organizations"; each service names it by its one-to-one fields.
@@ -328,30 +372,3 @@ def export_catalogue(actor: User) -> Iterator[str]:
         while chunk := spool.read(64 * 1024):
             yield chunk
         yield "]}"
-
-
-def service_page(actor: User, page: int, per_page: int) -> dict:
-    """One HSDS page of the programme's services in service_list shape (one-to-one fields, organization)."""
-    scope = Service.program_id == actor.program_id
-    rows = db.session.execute(
-        sa.select(Service, sa.func.count().over()).where(scope)
-        .options(selectinload(Service.attributes), selectinload(Service.organization))
-        .order_by(Service.name, Service.id).limit(per_page).offset((page - 1) * per_page)).all()
-    total = page_total(rows, page, lambda: sa.select(sa.func.count()).select_from(Service).where(scope))
-    contents = [basic(service_object(service, [], set(), organization=basic(organization_object(
-        service.organization, [], [])))) for service, _total in rows]
-    pages = math.ceil(total / per_page)
-    return {"total_items": total, "total_pages": pages, "page_number": page, "size": len(contents),
-            "first_page": page == 1, "last_page": page >= pages, "empty": total == 0, "contents": contents}
-
-
-def service_full(actor: User, service_id: str) -> dict:
-    """One service of the programme, fully nested with its organization (HSDS /services/{id})."""
-    service = db.session.get(Service, service_id, options=[selectinload(Service.attributes)])
-    if service is None or service.program_id != actor.program_id:
-        raise not_found("service")
-    org = service.organization
-    contacts, locations = by_name(org.contacts), by_name(org.locations)
-    organization = organization_object(org, contacts, locations)
-    return service_object(service, contacts, {loc.id for loc in locations},
-                          latest_capacity(db.session, [service]).get(service.id), organization)
