@@ -110,7 +110,7 @@ def render_coach(coach_id: int, status: int = 200, **form) -> tuple[str, int]:
     page = max(request.args.get("sessions", type=int) or 1, 1)
     tz_name = current_user.program.timezone
     caseload = caseload_service.coach_caseload(current_user, coach_id)  # audited: the view commits the event
-    history = next((s["points"] for s in caseload_service.caseload_history(current_user, days)
+    history = next((s["points"] for s in caseload_service.caseload_history(current_user, days, coach_id)
                     if s["coach_id"] == coach_id), [])
     check_ins = wellness.recent_check_ins(current_user, coach_id)
     sessions, total = page_of(wellness.supervision_sessions(current_user, coach_id), page, SESSIONS_PER_PAGE)

@@ -45,10 +45,10 @@ from benchmarks.harness import (
     stop_processes,
 )
 
-SCENARIOS = ("api", "caseload", "dispatch", "partners")
+SCENARIOS = ("api", "caseload", "dispatch", "partners", "voice")
 # Run only when named (not part of "all", nor of --quick): the reliability soak, 10 minutes of mixed load with a
 # Redis restart and a killed job worker (`python -m benchmarks soak --size minutes=1`, or `python -m benchmarks.soak`).
-OPT_IN = ("soak",)
+OPT_IN = ("soak", "panel")
 LOCAL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 

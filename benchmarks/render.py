@@ -19,6 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.harness import REDIS_URL, RESULTS, ROOT
+from benchmarks.panel import panel_section
+from benchmarks.voice import voice_section
 
 DOCS = ROOT / "docs" / "PERFORMANCE.md"
 
@@ -541,7 +543,7 @@ def soak_section(r: dict) -> list[str]:
 LABELS = {"cached": "cached search", "computed": "computed search", "floor": "`/api/v1/me`"}
 SEARCH = "/api/v1/services?service_type=detox&payer=medicaid&language=es&has_capacity=true"
 SECTIONS = {"api": api_section, "caseload": caseload_section, "dispatch": dispatch_section,
-            "partners": partners_section, "soak": soak_section}
+            "partners": partners_section, "soak": soak_section, "voice": voice_section, "panel": panel_section}
 
 
 def replace_block(text: str, scenario: str, body: str) -> str:

@@ -27,7 +27,7 @@ from fhirpathpy.models import models
 
 R4 = models["r4"]
 SCHEMA_PATH = Path(os.environ.get("FHIR_R4_SCHEMA")
-                   or Path(__file__).resolve().parents[3] / "shared/standards/fhir-r4/fhir.schema.json.gz")
+                   or Path(__file__).resolve().parent / "standards" / "fhir.schema.json.gz")
 # Of the uncompressed JSON, as shared/standards/README.md gives it: the official schema, not an edited copy.
 SCHEMA_SHA256 = "3be3e1421c2bef2681b9b7004d683cf05d76567680604b5b5133dbb92e3bf1e3"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -104,7 +104,7 @@ def fhirpath_true(resource: dict, expression: str, root: dict | None = None) -> 
 @functools.cache
 def r4_schema_validator() -> jsonschema.protocols.Validator:
     if not SCHEMA_PATH.is_file():
-        pytest.fail(f"The FHIR R4 JSON Schema is not at {SCHEMA_PATH} (shared/standards; FHIR_R4_SCHEMA overrides)")
+        pytest.fail(f"The FHIR R4 JSON Schema is not at {SCHEMA_PATH} (tests/handoffs/standards; FHIR_R4_SCHEMA overrides)")
     raw = gzip.decompress(SCHEMA_PATH.read_bytes())
     assert hashlib.sha256(raw).hexdigest() == SCHEMA_SHA256, f"{SCHEMA_PATH} is not the official R4 schema"
     schema = json.loads(raw)
