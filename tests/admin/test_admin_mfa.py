@@ -105,3 +105,13 @@ def test_the_right_password_does_not_reset_the_count_of_wrong_codes(app, client,
         password_step(client, admin_user.email)
         answers += [code_step(client, "000000").status_code for _ in range(2)]
     assert answers[:5] == [401] * 5 and answers[5] == 429
+
+
+def test_the_setup_page_shows_a_qr_code_of_the_key(panel_login, client, admin_user):
+    from tests.admin.conftest import csrf_token
+
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
+    client.post("/admin/login", data={"email": admin_user.email, "password": PASSWORD, "csrf_token": token})
+    page = client.get("/admin/mfa/setup").get_data(as_text=True)
+    qr = page.split('data-testid="totp-qr">', 1)[1].split("</figure>", 1)[0]
+    assert qr.startswith("<svg") and "<path" in qr and "<script" not in qr and "style=" not in qr
