@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if set(args.scenarios) - set(SCENARIOS) - set(OPT_IN):
         parser.error(f"unknown scenario: {', '.join(sorted(set(args.scenarios) - set(SCENARIOS) - set(OPT_IN)))}")
     args.scenarios = args.scenarios or list(SCENARIOS)
-    args.command = shlex.join(["/work/main/.venv/bin/python", "-m", "benchmarks",
+    args.command = shlex.join([".venv/bin/python", "-m", "benchmarks",
                                *(sys.argv[1:] if argv is None else argv)])
     return args
 

@@ -403,9 +403,11 @@ def in_process(run: ScenarioRun, pages: dict[str, str], coach: dict) -> dict:
             continue
         read = [sum(st["rows"] or 0 for st in x[label]["statements"] if "FROM caseload_snapshots" in st["sql"])
                 for x in (whole, small)]
+        # One coach's chart: at most one snapshot a day of the period (the small team's coach may have fewer).
+        days = 90 if "days=90" in path else 30
         run.check(f"{label}: the daily snapshots it reads do not grow with the team (its chart is one coach's)",
-                  read[0] == read[1], f"{read[0]:,} snapshot rows read with {run.sizes['coaches']} coaches, "
-                  f"{read[1]:,} with {run.sizes['small_team']}")
+                  max(read) <= days + 1, f"{read[0]:,} snapshot rows read with {run.sizes['coaches']} coaches, "
+                  f"{read[1]:,} with {run.sizes['small_team']} (at most {days + 1}: one coach's days)")
     for label in pages:
         big, little = whole[label]["statement_count"], small[label]["statement_count"]
         run.check(f"{label}: as many statements for {run.sizes['small_team']} coaches as for "
@@ -767,7 +769,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per page (default 3)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     args = parser.parse_args(argv)
-    args.command = shlex.join(["/work/main/.venv/bin/python", "-m", "benchmarks.panel",
+    args.command = shlex.join([".venv/bin/python", "-m", "benchmarks.panel",
                                *(sys.argv[1:] if argv is None else argv)])
     return args
 

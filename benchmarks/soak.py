@@ -1166,7 +1166,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--size", action="append", default=[], metavar="KEY=N",
                         help=f"override a setting: {', '.join(k for k in SIZES if k != 'minutes')}")
     args = parser.parse_args(argv)
-    args.command = shlex.join(["/work/main/.venv/bin/python", "-m", "benchmarks.soak",
+    args.command = shlex.join([".venv/bin/python", "-m", "benchmarks.soak",
                                *(sys.argv[1:] if argv is None else argv)])
     return args
 
