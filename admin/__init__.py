@@ -6,7 +6,7 @@ from admin.core import blueprint
 
 # Each area registers its pages on the blueprint when imported; the navigation (navigation.py) lists them once.
 AREAS = ("auth", "second_factor", "navigation", "today", "team", "coaches", "queues", "patients", "warm_line",
-         "partners", "users", "policies", "audit", "inbox", "texts")
+         "partners", "catalogue_edit", "users", "policies", "audit", "inbox", "texts", "partner_keys")
 
 for _area in AREAS:
     try:

@@ -33,7 +33,11 @@ NAV: tuple[NavItem, ...] = (
     NavItem("admin.unknown_texts", "Unknown texts", (S, A)),
     NavItem("admin.partner_outcomes", "Partner outcomes", (S, A)),
     NavItem("admin.catalogue", "Catalogue", (S, A)),
+    NavItem("admin.partner_catalogue", "Partners", (A,), also=(
+        "admin.partner_page", "admin.edit_partner", "admin.add_partner_contact", "admin.add_partner_location",
+        "admin.new_partner_service", "admin.partner_service_page", "admin.hsds_import_page")),
     NavItem("admin.users", "Users", (A,), also=("admin.user",)),
+    NavItem("admin.partner_keys", "Partner keys", (A,)),
     NavItem("admin.policies", "Policies", (A,)),
     NavItem("admin.templates", "Templates", (A,)),
     NavItem("admin.audit_log", "Audit log", (A,), also=("admin.disclosures",)),

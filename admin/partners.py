@@ -27,7 +27,8 @@ def partner_outcomes():
     """Which partners actually receive our patients: handoffs, attendance, no-shows, speed, referrals back."""
     report, days = _outcomes()
     rows = sorted(report, key=lambda row: (-row["handoffs"], row["organization_name"]))
-    return render_template("admin/partners.html", rows=rows, days=days, periods=PERIODS)
+    return render_template("admin/partners.html", rows=rows, days=days, periods=PERIODS,
+                           monthly=partner_reports.show_rates_by_month(current_user))
 
 
 @blueprint.get("/partners/outcomes.csv")

@@ -93,17 +93,26 @@ def add_contact(actor: User, organization_id: str, data: dict) -> PartnerContact
     org = get_organization(actor, organization_id)
     if data.get("service_id") and not any(s.id == data["service_id"] for s in org.services):
         raise field_error("service_id", "Not a service of this partner.")
+    if not (data.get("name") or "").strip():
+        raise field_error("name", "Who to ask for: a name or a desk (e.g. \"Intake desk\").")
     contact = PartnerContact(organization_id=org.id, **data)
     db.session.add(contact)
     db.session.flush()
+    audit.record("create", "partner_contact", actor=actor, resource_id=contact.id)
     return contact
 
 
-def add_location(org: Organization, data: dict) -> Location:
-    """Add a site (address) to a partner."""
+def add_location(org: Organization, data: dict, actor: User | None = None) -> Location:
+    """Add a site (address) to a partner (a lead, or a service created with its site)."""
+    if actor is not None:
+        _lead(actor)
+        if org.program_id != actor.program_id:
+            raise not_found("partner")
     location = Location(organization_id=org.id, **data)
     db.session.add(location)
     db.session.flush()
+    if actor is not None:
+        audit.record("create", "location", actor=actor, resource_id=location.id)
     return location
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import statistics
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -63,3 +65,36 @@ def partner_outcomes(actor: User, days: int) -> list[dict]:
 def as_csv(report: list[dict]) -> str:
     """The report as CSV (no patient names: there are none in it; partner names cannot act as formulas)."""
     return csv_text(report, COLUMNS)
+
+
+def _month_starts(now, timezone: str, months: int) -> list:
+    """The first moment (programme clock) of each of the last `months` months, oldest first."""
+    local = now.astimezone(ZoneInfo(timezone))
+    year, month = local.year, local.month
+    starts = []
+    for _ in range(months):
+        starts.append(datetime(year, month, 1, tzinfo=local.tzinfo))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return starts[::-1]
+
+
+def show_rates_by_month(actor: User, months: int = 12) -> list[dict]:
+    """Over the programme's last `months` calendar months (by handoff date, programme clock), oldest first: handoffs
+    attended, no-shows and the show rate (attended of decided; None in a month with neither)."""
+    require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    starts = _month_starts(utcnow(), actor.program.timezone, months)
+    rows = [{"month": start.strftime("%Y-%m"), "label": start.strftime("%b %Y"), "completed": 0, "no_shows": 0}
+            for start in starts]
+    for status, reason, created in db.session.execute(
+            sa.select(Handoff.status, Handoff.status_reason, Handoff.created_at)
+            .where(Handoff.program_id == actor.program_id, Handoff.created_at >= starts[0],
+                   Handoff.status.in_((FhirTaskStatus.COMPLETED, FhirTaskStatus.FAILED)))):
+        index = bisect.bisect_right(starts, created.replace(tzinfo=created.tzinfo or UTC)) - 1
+        if status == FhirTaskStatus.COMPLETED:
+            rows[index]["completed"] += 1
+        elif reason == NO_SHOW:
+            rows[index]["no_shows"] += 1
+    for row in rows:
+        decided = row["completed"] + row["no_shows"]
+        row["show_rate"] = round(row["completed"] / decided, 3) if decided else None
+    return rows

@@ -104,7 +104,8 @@ def fhirpath_true(resource: dict, expression: str, root: dict | None = None) -> 
 @functools.cache
 def r4_schema_validator() -> jsonschema.protocols.Validator:
     if not SCHEMA_PATH.is_file():
-        pytest.fail(f"The FHIR R4 JSON Schema is not at {SCHEMA_PATH} (tests/handoffs/standards; FHIR_R4_SCHEMA overrides)")
+        pytest.fail(f"The FHIR R4 JSON Schema is not at {SCHEMA_PATH} (tests/handoffs/standards; "
+                    "FHIR_R4_SCHEMA overrides)")
     raw = gzip.decompress(SCHEMA_PATH.read_bytes())
     assert hashlib.sha256(raw).hexdigest() == SCHEMA_SHA256, f"{SCHEMA_PATH} is not the official R4 schema"
     schema = json.loads(raw)
