@@ -124,6 +124,7 @@ def _register_api(app: Flask) -> None:
     from backend.contacts.api import blp as contacts_blp
     from backend.handoffs.api import blp as handoffs_blp
     from backend.messaging.api import blp as messaging_blp
+    from backend.partner_access import api as partner_access_api
     from backend.partners.api import blp as partners_blp
     from backend.partners.hsds_api import blp as hsds_blp
     from backend.partners.hsds_api import public_blp as hsds_public_blp
@@ -139,8 +140,10 @@ def _register_api(app: Flask) -> None:
     api = JsonErrorApi(app)  # one per app: its OpenAPI spec registers each schema once
     for blp in (auth_blp, users_blp, patients_blp, contacts_blp, tasks_blp, timeline_blp, audit_blp,
                 caseload_blp, shifts_blp, wellness_blp, messaging_blp, partners_blp, hsds_blp, hsds_public_blp,
-                consent_blp, handoffs_blp, reports_blp, voice_blp):
+                consent_blp, handoffs_blp, reports_blp, voice_blp, partner_access_api.blp,
+                partner_access_api.partner_blp):
         api.register_blueprint(blp)
+    partner_access_api.init_partner_access(app)
 
     @app.get("/api/docs/static/<path:filename>")
     def swagger_ui_assets(filename):
@@ -153,6 +156,9 @@ def _register_api(app: Flask) -> None:
     def _require_token():
         # Deny by default: every API path needs an access token unless listed as public.
         if request.path.startswith(("/api/v1/", "/hsds")) and request.path not in PUBLIC_API_PATHS:
+            # A partner API key opens /hsds and /api/v1/partner only (refused anywhere else); staff tokens the rest.
+            if partner_access_api.authenticate_request():
+                return
             verify_jwt_in_request()
             if get_jwt().get("pwchange") and request.path not in PASSWORD_CHANGE_PATHS:
                 raise ForbiddenError("password_change_required",

@@ -92,7 +92,7 @@ def record_disclosure(actor: User | None, consent: Consent, information: str, ch
     db.session.add(disclosure)
     db.session.flush()
     audit.record("disclose", "patient", actor=actor, patient_id=consent.patient_id, resource_id=disclosure.id,
-                 details={"consent_id": consent.id, "channel": channel})
+                 details={"consent_id": consent.id, "channel": channel}, program_id=consent.program_id)
     return disclosure
 
 

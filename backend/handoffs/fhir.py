@@ -188,15 +188,21 @@ def handoff_bundle(handoff: Handoff, patient: Patient, service: Service, partner
     }
 
 
+def bundle_for(handoff: Handoff, consent: Consent) -> dict:
+    """The handoff's Bundle under the consent that covers it now (the caller checked it and records the disclosure:
+    a staff export here, a partner's pull with its API key in backend/partner_access)."""
+    return handoff_bundle(handoff, db.session.get(Patient, handoff.patient_id),
+                          db.session.get(Service, handoff.service_id),
+                          db.session.get(Organization, handoff.organization_id), consent,
+                          db.session.get(Program, handoff.program_id),
+                          namespace=deployment_namespace(current_app.config["PUBLIC_BASE_URL"]))
+
+
 def export_handoff(actor: User, handoff_id: int) -> dict:
     """The handoff's Bundle; leaving for the partner, it is recorded as a disclosure under its consent."""
     handoff = get_handoff(actor, handoff_id)
     consent = require_cover(handoff.patient_id, handoff.organization_id)  # the one that covers it now
-    bundle = handoff_bundle(handoff, db.session.get(Patient, handoff.patient_id),
-                            db.session.get(Service, handoff.service_id),
-                            db.session.get(Organization, handoff.organization_id), consent,
-                            db.session.get(Program, handoff.program_id),
-                            namespace=deployment_namespace(current_app.config["PUBLIC_BASE_URL"]))
+    bundle = bundle_for(handoff, consent)
     record_disclosure(actor, consent, "Referral as FHIR: name, phone, service requested, appointment",
                       channel=f"fhir {handoff.reference}")
     return bundle

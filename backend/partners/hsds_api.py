@@ -1,6 +1,6 @@
 """Open Referral HSDS 3.0 interchange: export and import under /api/v1/hsds, the read-only HSDS API under /hsds."""
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, g, request, stream_with_context
 from flask_jwt_extended import current_user
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -144,8 +144,13 @@ def api_info():
     return {"version": hsds.HSDS_VERSION, "profile": PROFILE_URL, "openapi_url": openapi}
 
 
+def _reader():
+    """Who reads the HSDS API: a partner system's key (hsds:read, its programme), else the staff member."""
+    return g.get("partner_key") or current_user
+
+
 def _ndjson(kind: str, query: dict) -> Response:
-    return Response(stream_with_context(hsds_read.stream(kind, current_user, query)), mimetype=NDJSON)
+    return Response(stream_with_context(hsds_read.stream(kind, _reader(), query)), mimetype=NDJSON)
 
 
 @public_blp.route("/services")
@@ -163,14 +168,14 @@ def list_services(query):
     """
     if query["format"] == "ndjson":
         return _ndjson("services", query)
-    return hsds_read.service_page(current_user, query)
+    return hsds_read.service_page(_reader(), query)
 
 
 @public_blp.route("/services/<service_id>")
 @public_blp.response(200)
 def get_service(service_id):
     """One service, fully nested (service_full); 404 when missing or outside the programme."""
-    return hsds_read.service_full(current_user, service_id)
+    return hsds_read.service_full(_reader(), service_id)
 
 
 @public_blp.route("/organizations")
@@ -186,7 +191,7 @@ def list_organizations(query):
     """
     if query["format"] == "ndjson":
         return _ndjson("organizations", query)
-    return hsds_read.organization_page(current_user, query)
+    return hsds_read.organization_page(_reader(), query)
 
 
 @public_blp.route("/organizations/<organization_id>")
@@ -195,4 +200,4 @@ def list_organizations(query):
 def get_organization(query, organization_id):
     """One organization, fully nested (organization.json), its services with their one-to-one fields
     (`full_service=true`: in full); 404 when missing or outside the programme."""
-    return hsds_read.organization_full(current_user, organization_id, query["full_service"])
+    return hsds_read.organization_full(_reader(), organization_id, query["full_service"])
