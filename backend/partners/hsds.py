@@ -46,7 +46,7 @@ CHECKED_FORMATS = ("uuid", "email", "uri", "date-time")
 # HSDS names have no maximum and may be empty; the catalogue's names are what its API promises (1 to 200
 # characters). The catalogue shows a longer one cut and an empty one as "Unnamed ..."; the export gives the HSDS
 # name back whole (kept in hsds_extra while the catalogue shows it otherwise).
-NAME_SHOWN = 200
+NAME_SHOWN = 10_000  # names are text columns: an HSDS name is kept whole (this bounds only the absurd)
 
 ACCESS = {"walk_in": "Walk-in accepted", "same_day_intake": "Same-day intake"}
 CONTACT_FACTS = {"best_hours": "Best hours to call"}
@@ -439,7 +439,7 @@ def contact_values(item) -> dict | None:
     if not isinstance(item, dict):
         return None
     name = item.get("name")
-    if not fits(name, 200) or not name.strip():
+    if not fits(name, None) or not name.strip():
         return None
     values = {"name": name}
     for key, limit in (("title", 200), ("email", 254)):
@@ -478,7 +478,7 @@ def address_keys(items: list) -> list:
 
 def location_values(item) -> dict | None:
     """The fields a Location row takes from an HSDS location (first fitting address), or None if it cannot."""
-    if not isinstance(item, dict) or ("name" in item and not fits(item["name"], 200)):
+    if not isinstance(item, dict) or ("name" in item and not fits(item["name"], None)):
         return None
     values = {"name": item["name"] or None} if "name" in item else {}
     if "addresses" in item:

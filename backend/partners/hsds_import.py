@@ -51,7 +51,7 @@ from backend.users.models import Role, User
 from backend.users.service import require_role
 
 MAX_REPORTED = 100
-ORGANIZATION_TEXT = {"alternate_name": 200, "description": None, "email": 254, "website": 500}
+ORGANIZATION_TEXT = {"alternate_name": None, "description": None, "email": 254, "website": 500}
 SERVICE_TEXT = {"description": None, "status": 30, "email": 254, "url": 500, "eligibility_description": None}
 # Keys the import maps itself (or the export rebuilds); every other key is kept verbatim in hsds_extra.
 ORGANIZATION_OWNED = {"id", "name", "services", *ORGANIZATION_TEXT, *ORGANIZATION_LISTS}
@@ -457,8 +457,8 @@ class _Import:
     def _contact(self, item: dict, org_id: str, service_id: str | None, path: list) -> bool:
         values = hsds.contact_values(item)
         if values is None:
-            self._warn(path, "Not a point person the catalogue can keep (it needs a name of 1 to 200 characters, a "
-                             "title of up to 200, an email of up to 254): exported as imported, not shown.")
+            self._warn(path, "Not a point person the catalogue can keep (it needs a name, a title of up to 200 "
+                             "characters, an email of up to 254): exported as imported, not shown.")
             return False
         if not self._owned_by("contact", item["id"], org_id, path):
             return False
@@ -479,8 +479,7 @@ class _Import:
     def _location(self, item: dict, org_id: str, path: list) -> bool:
         values = hsds.location_values(item)
         if values is None:
-            self._warn([*path, "name"], "Longer than the 200 characters the catalogue keeps for a location: "
-                                        "exported as imported, not shown.")
+            self._warn(path, "Not a location the catalogue can keep: exported as imported, not shown.")
             return False
         if not self._owned_by("location", item["id"], org_id, path):
             return False

@@ -21,8 +21,8 @@ class Organization(TimestampMixin, db.Model):
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"))
-    name: Mapped[str] = mapped_column(sa.String(200))
-    alternate_name: Mapped[str | None] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.Text)
+    alternate_name: Mapped[str | None] = mapped_column(sa.Text)
     description: Mapped[str] = mapped_column(sa.Text, default="")
     email: Mapped[str | None] = mapped_column(sa.String(254))
     website: Mapped[str | None] = mapped_column(sa.String(500))
@@ -41,7 +41,7 @@ class Location(db.Model):
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
-    name: Mapped[str | None] = mapped_column(sa.String(200))
+    name: Mapped[str | None] = mapped_column(sa.Text)
     address_1: Mapped[str | None] = mapped_column(sa.String(200))
     city: Mapped[str | None] = mapped_column(sa.String(100))
     state_province: Mapped[str | None] = mapped_column(sa.String(100))
@@ -57,7 +57,7 @@ class Service(TimestampMixin, db.Model):
     program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"))
     organization_id: Mapped[str] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     location_id: Mapped[str | None] = mapped_column(sa.ForeignKey("locations.id"))
-    name: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.Text)
     description: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(30), default="active")
     minimum_age: Mapped[int | None]
@@ -100,7 +100,7 @@ class PartnerContact(db.Model):
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     service_id: Mapped[str | None] = mapped_column(sa.ForeignKey("services.id"))
-    name: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.Text)
     title: Mapped[str | None] = mapped_column(sa.String(200))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(20))

@@ -9,6 +9,9 @@ from backend.partners.vocabulary import CAPACITY_UNITS, MOUD, PAYERS, SERVICE_TY
 
 LANGUAGE = fields.String(validate=validate.Regexp(r"^[a-z]{2,3}$", error="Use an ISO 639 code such as en or es."))
 
+# HSDS names have no maximum: they are stored as text, bounded only as any text the API takes.
+NAME_MAX = 10_000
+
 
 def codes(vocabulary: dict) -> fields.List:
     return fields.List(fields.String(validate=validate.OneOf(list(vocabulary))))
@@ -16,7 +19,7 @@ def codes(vocabulary: dict) -> fields.List:
 
 class LocationSchema(ApiSchema):
     id = fields.String(dump_only=True)
-    name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    name = fields.String(allow_none=True, validate=validate.Length(max=NAME_MAX))
     address_1 = fields.String(allow_none=True, validate=validate.Length(max=200))
     city = fields.String(allow_none=True, validate=validate.Length(max=100))
     state_province = fields.String(allow_none=True, validate=validate.Length(max=100))
@@ -28,7 +31,7 @@ class LocationSchema(ApiSchema):
 class PartnerContactSchema(ApiSchema):
     id = fields.String(dump_only=True)
     service_id = fields.String(allow_none=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
     title = fields.String(allow_none=True, validate=validate.Length(max=200))
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phone = PhoneNumber(allow_none=True)
@@ -47,7 +50,7 @@ class CapacitySchema(ApiSchema):
 
 
 class ServiceInSchema(ApiSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
     description = fields.String(allow_none=True)
     status = fields.String(validate=validate.OneOf(["active", "inactive", "defunct", "temporarily closed"]))
     service_types = codes(SERVICE_TYPES)
@@ -70,7 +73,7 @@ class ServiceUpdateSchema(ServiceInSchema):
     class Meta:
         exclude = ("location",)
 
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(min=1, max=NAME_MAX))
 
 
 class PointPersonSchema(Schema):
@@ -114,8 +117,8 @@ class ServiceOutSchema(Schema):
 @nullable("description", "last_verified_at")
 class OrganizationSchema(ApiSchema):
     id = fields.String(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    alternate_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
+    alternate_name = fields.String(allow_none=True, validate=validate.Length(max=NAME_MAX))
     description = fields.String(load_default="")
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     website = fields.Url(allow_none=True, validate=validate.Length(max=500))
@@ -127,7 +130,7 @@ class OrganizationSchema(ApiSchema):
 
 
 class OrganizationUpdateSchema(OrganizationSchema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(min=1, max=NAME_MAX))
     description = fields.String()
 
 

@@ -130,19 +130,11 @@ def test_names_have_no_maximum(app, supervisor_api):
     doc = organization("O" * 300, alternate_name="A" * 250, locations=[site], contacts=[person],
                        services=[service("V" * 500)])
     response = supervisor_api.post(IMPORT, json=doc)
-    shown_cut = ["Longer than the 200 characters the catalogue shows: shown cut; exported whole."]
-    assert response.json == summary(counts(created=1), counts(created=1), {
-        "name": shown_cut,
-        "alternate_name": ["Longer than the 200 characters the catalogue keeps: not shown; exported as imported."],
-        "contacts[0]": ["Not a point person the catalogue can keep (it needs a name of 1 to 200 characters, a title "
-                        "of up to 200, an email of up to 254): exported as imported, not shown."],
-        "locations[0].name": ["Longer than the 200 characters the catalogue keeps for a location: exported as "
-                              "imported, not shown."],
-        "services[0].name": shown_cut})
-    # The catalogue's API promises names of 1 to 200 characters: it shows them cut.
-    assert supervisor_api.get(f"/api/v1/partners/{doc['id']}").json["name"] == "O" * 199 + "…"
+    # Names are text: every one is kept whole, shown whole and exported whole, with nothing to warn about.
+    assert response.json == summary(counts(created=1), counts(created=1), {})
+    assert supervisor_api.get(f"/api/v1/partners/{doc['id']}").json["name"] == "O" * 300
     card = supervisor_api.get(f"/api/v1/services/{doc['services'][0]['id']}").json
-    assert card["name"] == "V" * 199 + "…" and card["organization_name"] == "O" * 199 + "…"
+    assert card["name"] == "V" * 500 and card["organization_name"] == "O" * 300
     out = exported(supervisor_api)["organizations"][0]
     assert (out["name"], out["alternate_name"], out["services"][0]["name"]) == ("O" * 300, "A" * 250, "V" * 500)
     assert out["locations"] == [site] and out["contacts"] == [person]
