@@ -17,13 +17,14 @@ from backend.programs import hours
 from backend.programs.models import Program
 from backend.tasks.models import TaskKind
 from backend.tasks.service import least_busy_supervisor, open_system_task
+from backend.twilio.gateway import TWILIO_API
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "PARAR", "ALTO", "BAJA"}
 START_WORDS = {"START", "YES", "UNSTOP", "INICIAR", "COMENZAR", "ALTA"}
 HELP_WORDS = {"HELP", "INFO", "AYUDA"}
 REPLY_DUE = timedelta(hours=4)
 MAX_MEDIA = 10  # Twilio's own limit per MMS
-TWILIO_MEDIA_PREFIX = "https://api.twilio.com/"
+TWILIO_MEDIA_PREFIX = TWILIO_API + "/"  # media URLs on Twilio's own host only
 CLOSED_ANSWER_EVERY = timedelta(hours=12)
 CALLBACK_STATUSES = {s.value: s for s in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
                                           MessageStatus.FAILED)}
