@@ -74,6 +74,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from benchmarks.data import PROGRAM_ID, SUPERVISOR_ID, BaseData, analyze, insert_rows, load_base, reset_sequences
+from benchmarks.dispatch import cpu_probe
 from benchmarks.harness import (
     HOST,
     TICKS,
@@ -669,6 +670,7 @@ def play(ctx: Context, label: str, rate: float, count: int, window: float, coach
     calls = plans(ctx.rng, count, window, talk, callers)
     if not ctx.run.quick:
         wait_for_quiet(ctx.run.load.quiet_wait)
+    probe = 0.0 if ctx.run.quick else cpu_probe()  # this VM's speed drifts: a fixed loop's ms, before each run
     driver = ctx.make_driver(pace)
     groups = {"gunicorn": [ctx.server.proc.pid]} if ctx.server else {}
     before, pg_before = cpu_snapshot(groups), backend_cpu(ctx.run.database.name)
@@ -683,14 +685,15 @@ def play(ctx: Context, label: str, rate: float, count: int, window: float, coach
     f = figures(driver)
     v = verify(ctx.engine, driver.sids, ctx.fake)
     o = f["overall"]
+    timings = "" if ctx.run.quick else (f"p50 {o['p50_ms']:.1f} ms, p95 {o['p95_ms']:.1f} ms, machine "
+                                        f"{cpu['busy']:.0%} busy ({cpu['other']:.0%} other processes), ")
     log(f"{label}: {count} calls in {window:g} s ({rate:g}/s), {coaches} coaches: {f['requests']:,} webhooks, "
-        f"p50 {o['p50_ms']:.1f} ms, p95 {o['p95_ms']:.1f} ms, errors {f['errors']}, outcomes {v['outcomes']}, "
-        f"machine {cpu['busy']:.0%} busy ({cpu['other']:.0%} other processes)")
+        f"{timings}errors {f['errors']}, outcomes {v['outcomes']}")
     return {"label": label, "rate": rate, "calls": count, "window_s": window, "coaches": coaches,
             "talk_s": list(talk), "wall_s": wall, **f, "verification": v,
             "cpu_s": cpu["cpu_s"], "busy": cpu["busy"], "other": cpu["other"],
             "cpu_ms_per_call": {k: x * 1000 / count for k, x in cpu["cpu_s"].items()}, "lock_waits": waits.summary(),
-            "mean_rps": f["requests"] / wall if wall else 0.0}
+            "mean_rps": f["requests"] / wall if wall else 0.0, "probe_ms": probe}
 
 
 def measured(ctx: Context, label: str, rate: float, count: int, window: float, coaches: int,
@@ -903,7 +906,9 @@ def voice_section(r: dict) -> list[str]:
         f"{s['other_percent']} % was repeated (at most {s['attempts']} attempts, each after waiting up to "
         f"{r['load']['quiet_wait']} s for a quiet machine) and the quietest attempt is reported. The PostgreSQL "
         "CPU column counts the backends of the benchmark's database only (the other engineer's sessions on the same "
-        "server count as other processes), without the server's background writers.", "",
+        "server count as other processes), without the server's background writers. This VM's speed also drifts: "
+        "\"CPU probe\" is the ms a fixed pure-Python loop took (best of 3) just before each run (lower is faster).",
+        "",
         "**Set-up**", "",
         f"- Data (synthetic, inserted through the models' tables, schema at migration {m['migration']}): 1 programme "
         f"(America/Chicago) owning {LINE} in `program_numbers`, its `warm_lines` row with override `open` (ring "
@@ -942,7 +947,8 @@ def voice_section(r: dict) -> list[str]:
         f"{spec['talk_s'][0]:g}–{spec['talk_s'][1]:g} s ({spec['wall_s']:.0f} s until the last call ended; "
         f"{spec['requests']:,} webhooks, at most {spec['peak_rps']} in one second; outcomes "
         + ", ".join(f"{k} {n}" for k, n in sorted(v["outcomes"].items())) + f"; machine {spec['busy']:.0%} busy, "
-        f"other processes {spec['other']:.0%} — attempts' other share: {attempts(spec)})", "",
+        f"other processes {spec['other']:.0%} — attempts' other share: {attempts(spec)}; CPU probe "
+        f"{spec['probe_ms']:.0f} ms)", "",
         table(["webhook", "answers", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"], kind_rows(spec), "lrrrrrr"),
         "", f"**Goals** (p95 of the TwiML answers < {goal} ms, 0 errors, no coach double-booked)", "",
         f"- p95 of all {o['count']:,} answers: **{ms(o['p95_ms'])} ms** (goal < {goal} ms: "
@@ -962,7 +968,7 @@ def voice_section(r: dict) -> list[str]:
                  ms(x["overall"]["p50_ms"]), f"**{ms(x['overall']['p95_ms'])}**",
                  ms(x["by_kind"]["incoming"]["p95_ms"]), ms(x["overall"]["p99_ms"]), ms(x["overall"]["max_ms"]),
                  x["errors"], x["verification"]["outcomes"].get("answered", 0), cpu(x),
-                 f"{x['lock_waits']['wait_session_s']:.1f}", f"{x['busy']:.0%}",
+                 f"{x['lock_waits']['wait_session_s']:.1f}", f"{x['probe_ms']:.0f}", f"{x['busy']:.0%}",
                  attempts(x), "yes" if x["overall"]["p95_ms"] < goal else "**no**"] for x in sat["steps"]]
         first = sat["steps"][0]
         if sat["passing"] is not None and sat["failing"] is not None:
@@ -976,12 +982,13 @@ def voice_section(r: dict) -> list[str]:
             f"**Saturation** (calls at each rate for {first['window_s']:g} s, talk shortened to "
             f"{first['talk_s'][0]:g}–{first['talk_s'][1]:g} s to keep the run short, the other pauses as above; "
             "enough coaches on shift that callers are answered (rate × mean time a coach is held × 1.3 + 5); "
-            f"rates tried in the order {', '.join(f'{x:g}' for x in sat['order'])}: "
+            f"rates tried, in this order: {', '.join(f'{x:g}' for x in sat['order'])} ("
             f"{', '.join(f'{x:g}' for x in RATES)} until the p95 crossed {goal} ms, halving below "
-            f"{min(RATES)} if needed, then bisecting; latency of every webhook of the step's calls)", "",
+            f"{min(RATES)} if needed, then bisecting); latency of every webhook of the step's calls)", "",
             table(["calls/s", "calls", "coaches", "webhooks", "peak/s", "p50 ms", "p95 ms", "inbound p95", "p99 ms",
                    "max ms", "errors", "answered", "CPU ms/call gunicorn / pg / bench", "lock waits s",
-                   "machine busy", "other processes (attempts)", f"p95 < {goal}"], rows, "rrrrrrrrrrrrrrrlc"), "",
+                   "CPU probe ms", "machine busy", "other processes (attempts)", f"p95 < {goal}"], rows,
+                  "rrrrrrrrrrrrrrrrlc"), "",
             f"- Saturation point: {verdict}. Errors past it are answers slower than Twilio's 15 s.",
             "- Lock waits (session-seconds a session of the app spent waiting for a lock, sampled): "
             + "; ".join(f"{x['rate']:g}/s: {waits(x)}" for x in sat["steps"] if x["lock_waits"]["by_statement"])
@@ -992,8 +999,8 @@ def voice_section(r: dict) -> list[str]:
                  f"{ms(spec['by_kind'][k]['p50_ms'])} / {ms(x['p50_ms'])}",
                  f"{ms(spec['by_kind'][k]['p95_ms'])} / **{ms(x['p95_ms'])}**"]
                 for k, x in probe["by_kind"].items() if k in spec["by_kind"]]
-        out += [f"**With a slower Twilio** (the fake answering each REST request after {s['latency_probe_ms']} ms, "
-                f"closer to what Twilio's API takes than the 0 ms above; {probe['calls']} calls within "
+        out += [f"**With a slower Twilio** (the fake answering each REST request after {s['latency_probe_ms']} ms "
+                f"instead of at once, to show what Twilio's own response time adds; {probe['calls']} calls within "
                 f"{probe['window_s']:g} s, {probe['coaches']} coaches, talk {probe['talk_s'][0]:g}–"
                 f"{probe['talk_s'][1]:g} s; machine {probe['busy']:.0%} busy, other processes {probe['other']:.0%}; "
                 f"errors {probe['errors']})", "",
