@@ -27,8 +27,10 @@ def ensure_lines(users: list[User]) -> None:
     ).on_conflict_do_nothing(index_elements=["user_id"]))
 
 
-def reserve(user_id: int, call_id: int) -> bool:
+def reserve(coach: User, call_id: int) -> bool:
     """Hold the coach for this call if they are free and taking calls; False if someone else has them."""
+    ensure_lines([coach])
+    user_id = coach.id
     result = db.session.execute(
         sa.update(LineState).where(LineState.user_id == user_id, LineState.busy_call_id.is_(None),
                                    LineState.taking_calls.is_(True))
@@ -51,12 +53,15 @@ def release_all(call_id: int) -> None:
 
 
 def free_on_shift_coaches(program_id: int, exclude: set[int]) -> list[User]:
-    """On-shift coaches with a phone who take calls and are on no call now (before anyone is reserved)."""
+    """On-shift coaches with a phone who take calls and are on no call now (before anyone is reserved).
+
+    A coach without a line row yet is free and taking calls: rows are made one at a time, for the coach about to
+    be reserved, so an inbound call never writes (and waits on) every on-shift coach's row.
+    """
     coaches = list(db.session.scalars(
         sa.select(User).where(User.program_id == program_id, User.role == Role.COACH, User.active.is_(True),
                               User.on_shift.is_(True), User.phone.is_not(None))
         .order_by(User.id)))
-    ensure_lines(coaches)
     busy_or_away = set(db.session.scalars(
         sa.select(LineState.user_id).where(LineState.program_id == program_id,
                                            sa.or_(LineState.busy_call_id.is_not(None),

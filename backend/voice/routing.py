@@ -86,7 +86,7 @@ def ring_next(call: Call) -> CallLeg | None:
         return None
     free = lines.free_on_shift_coaches(call.program_id, set(tried))
     for coach in coach_order(call.program_id, call.patient_id, free):
-        if not lines.reserve(coach.id, call.id):
+        if not lines.reserve(coach, call.id):
             continue  # another caller won this coach a moment ago
         leg = CallLeg(call_id=call.id, kind=LegKind.COACH, position=len(tried) + 1, user_id=coach.id,
                       number=coach.phone, rung_at=utcnow())

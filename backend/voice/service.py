@@ -221,8 +221,7 @@ def call_patient(actor: User, patient_id: int, confirm_outside_hours: bool) -> C
         language=patient.language, confirmed_outside_hours=confirm_outside_hours, started_at=utcnow())
     db.session.add(call)
     db.session.flush()
-    lines.ensure_lines([actor])
-    if not lines.reserve(actor.id, call.id) and not _free_from_break(actor, call):
+    if not lines.reserve(actor, call.id) and not _free_from_break(actor, call):
         raise ConflictError("coach_on_call", "You are on another call.")
     leg = CallLeg(call_id=call.id, kind=LegKind.COACH, position=1, user_id=actor.id, number=actor.phone,
                   rung_at=utcnow())
